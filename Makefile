@@ -1,0 +1,72 @@
+# Customer 360 — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= python3
+VENV        ?= .venv
+PY          := $(CURDIR)/$(VENV)/bin/python
+export DBT_TARGET        ?= duckdb
+export C360_DUCKDB_PATH  ?= $(CURDIR)/data/c360.duckdb
+export C360_SPARK_DIR    ?= $(CURDIR)/data/spark
+export DBT_PROFILES_DIR  ?= $(CURDIR)/dbt_c360
+CUSTOMERS   ?= 5000
+SEED        ?= 42
+DAYS        ?= 365
+RAW_DIR     ?= data/raw
+PORT        ?= 8501
+DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
+
+.PHONY: help setup setup-spark data build app demo test test-spark bench eval-recs share mf lint clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install pinned requirements (idempotent)
+
+$(VENV)/.installed-spark: requirements-spark.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -r requirements-spark.txt
+	touch $@
+
+setup-spark: $(VENV)/.installed-spark ## Also install dbt-spark + pyspark (needs Java 17)
+
+data: setup ## Generate CUSTOMERS customers (SEED, DAYS) and load them into DBT_TARGET
+	$(PY) -m data_gen generate --customers $(CUSTOMERS) --seed $(SEED) --days $(DAYS) --out $(RAW_DIR)
+	$(PY) -m data_gen load --target $(DBT_TARGET) --dir $(RAW_DIR)
+
+build: setup ## Load if needed, check source freshness, dbt build (keeps run_results.json and sources.json)
+	$(PY) -m c360.build
+
+app: setup ## Start the Streamlit app on DBT_TARGET (port PORT)
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+
+demo: setup data build app ## Set up, generate, build and open the demo on DuckDB
+
+test: setup ## Run the test suite (DuckDB + Postgres + browser); see README for what CI runs
+	$(PY) -m pytest -m "not spark" -q
+
+test-spark: setup-spark ## Build the warehouse on local Spark and compare it with DuckDB
+	$(PY) -m pytest -m spark -q
+
+bench: setup ## Benchmarks at 100k and 1M customers; writes bench/results/latest.md
+	$(PY) -m bench
+
+eval-recs: setup ## Offline evaluation of the next-best-category recommender vs baselines
+	$(PY) -m c360.recs_eval
+
+share: setup ## Export partner-safe share models to data/share/
+	$(PY) -m c360.share
+
+mf: setup ## MetricFlow on DBT_TARGET, e.g. make mf ARGS="query --metrics total_spend"
+	$(PY) -m c360.mf $(ARGS)
+
+lint: setup ## ruff
+	$(VENV)/bin/ruff check .
+
+clean: ## Remove generated data and dbt artifacts
+	rm -rf data dbt_c360/target dbt_c360/logs

@@ -1,0 +1,1 @@
+"""Customer 360 shared package: configuration and the app's data access."""

@@ -1,0 +1,75 @@
+"""One place that reads the project's environment variables.
+
+Every entry point (loader, dbt wrapper, app, tests) resolves the engine and the
+connection settings here, so `DBT_TARGET`, `C360_DUCKDB_PATH` and `C360_PG_*` mean
+the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_c360"
+TARGETS = ("duckdb", "postgres", "spark")
+
+
+@dataclass(frozen=True)
+class PgSettings:
+    """Postgres connection settings (docker-compose defaults)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    def dsn(self) -> str:
+        """A libpq keyword DSN for psycopg2."""
+        return (
+            f"host={self.host} port={self.port} user={self.user} "
+            f"password={self.password} dbname={self.dbname}"
+        )
+
+
+def target() -> str:
+    """The engine chosen by `DBT_TARGET` (default `duckdb`)."""
+    value = os.environ.get("DBT_TARGET", "duckdb").strip().lower()
+    if value not in TARGETS:
+        raise ValueError(f"DBT_TARGET={value!r} is not one of {', '.join(TARGETS)}")
+    return value
+
+
+def duckdb_path() -> Path:
+    """Absolute path of the DuckDB warehouse file (`C360_DUCKDB_PATH`)."""
+    raw = Path(os.environ.get("C360_DUCKDB_PATH", "data/c360.duckdb"))
+    return raw if raw.is_absolute() else (REPO_ROOT / raw)
+
+
+def spark_dir() -> Path:
+    """Absolute directory holding the local Spark warehouse and Derby metastore."""
+    raw = Path(os.environ.get("C360_SPARK_DIR", "data/spark"))
+    return raw if raw.is_absolute() else (REPO_ROOT / raw)
+
+
+def pg_settings() -> PgSettings:
+    """Postgres settings from `C360_PG_HOST/PORT/USER/PASSWORD/DB`."""
+    return PgSettings(
+        host=os.environ.get("C360_PG_HOST", "localhost"),
+        port=int(os.environ.get("C360_PG_PORT", "5432")),
+        user=os.environ.get("C360_PG_USER", "dbt"),
+        password=os.environ.get("C360_PG_PASSWORD", "dbt"),
+        dbname=os.environ.get("C360_PG_DB", "dbt"),
+    )
+
+
+def dbt_env() -> dict[str, str]:
+    """The environment for a dbt/mf subprocess, with absolute paths filled in."""
+    env = dict(os.environ)
+    env["DBT_TARGET"] = target()
+    env["C360_DUCKDB_PATH"] = str(duckdb_path())
+    env["C360_SPARK_DIR"] = str(spark_dir())
+    env.setdefault("DBT_PROFILES_DIR", str(DBT_PROJECT_DIR))
+    return env
