@@ -73,3 +73,12 @@ def dbt_env() -> dict[str, str]:
     env["C360_SPARK_DIR"] = str(spark_dir())
     env.setdefault("DBT_PROFILES_DIR", str(DBT_PROJECT_DIR))
     return env
+
+
+def sample_dir() -> Path:
+    """The exercise's own raw sample (`C360_SAMPLE_DIR`, default `../shared/exercise_sample`).
+
+    CI lays a copy of `shared/` beside the clone, so the default is relative to the repo root.
+    """
+    raw = os.environ.get("C360_SAMPLE_DIR")
+    return Path(raw) if raw else REPO_ROOT.parent / "shared" / "exercise_sample"
