@@ -1,0 +1,188 @@
+"""Write row-numbered Arrow batches into the raw tables of DuckDB or Postgres, atomically.
+
+Both writers fill `<schema>.<table>__loading` for every table, check the row counts,
+then swap all tables in ONE transaction; any failure leaves the live tables untouched and
+no `__loading` table behind. Identifiers come only from the fixed TableSpec constants.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from c360.config import PgSettings
+from data_gen.load_spec import LoadError, TableSpec
+
+BatchSource = tuple[TableSpec, Callable[[], Iterator[pa.RecordBatch]]]
+
+
+class _Guarded:
+    """Wrap a batch iterator so a LoadError raised inside a database driver is kept intact."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self.batches = batches
+        self.error: LoadError | None = None
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self.batches:
+                self.rows += batch.num_rows
+                yield batch
+        except LoadError as exc:
+            self.error = exc
+            raise
+
+
+def write_duckdb(path: Path, sources: list[BatchSource]) -> dict[str, int]:
+    """Load every source into DuckDB at `path`; returns rows per qualified table name.
+
+    The file is opened only for the duration of the load (DuckDB allows one writer).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    with duckdb.connect(str(path)) as con:
+        try:
+            for spec, make_batches in sources:
+                con.execute(f"create schema if not exists {spec.schema}")
+                guarded = _Guarded(make_batches())
+                reader = pa.RecordBatchReader.from_batches(spec.arrow_schema(), iter(guarded))
+                con.register("c360_raw_batches", reader)
+                try:
+                    con.execute(
+                        f"create or replace table {spec.qualified}__loading as select * from c360_raw_batches"
+                    )
+                except duckdb.Error:
+                    if guarded.error is not None:
+                        raise guarded.error from None
+                    raise
+                finally:
+                    con.unregister("c360_raw_batches")
+                loaded = con.execute(f"select count(*) from {spec.qualified}__loading").fetchone()
+                _check_count(spec, guarded.rows, loaded[0] if loaded else -1)
+                counts[spec.qualified] = guarded.rows
+            con.execute("begin transaction")
+            for spec, _ in sources:
+                con.execute(f"drop table if exists {spec.qualified}")
+                con.execute(f"alter table {spec.qualified}__loading rename to {spec.table}")
+            con.execute("commit")
+        except BaseException:
+            _drop_duckdb_leftovers(con, sources)
+            raise
+    return counts
+
+
+def _drop_duckdb_leftovers(con: duckdb.DuckDBPyConnection, sources: list[BatchSource]) -> None:
+    """Roll back an open swap and drop every `__loading` table (live tables stay as they were)."""
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass  # no transaction was open
+    for spec, _ in sources:
+        con.execute(f"drop table if exists {spec.qualified}__loading")
+
+
+def _check_count(spec: TableSpec, streamed: int, loaded: int) -> None:
+    if streamed != loaded:
+        raise LoadError(
+            f"{spec.qualified}: read {streamed} rows from the file but {loaded} reached the table"
+        )
+
+
+class _CsvStream(io.RawIOBase):
+    """A file-like CSV byte stream over Arrow batches, for psycopg2's copy_expert."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        super().__init__()
+        self.batches = batches
+        self.buffer = b""
+
+    def readable(self) -> bool:
+        """Always readable."""
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes of CSV (no header; NULL is an unquoted empty field)."""
+        while size < 0 or len(self.buffer) < size:
+            batch = next(self.batches, None)
+            if batch is None:
+                break
+            sink = io.BytesIO()
+            pacsv.write_csv(batch, sink, pacsv.WriteOptions(include_header=False))
+            self.buffer += sink.getvalue()
+        if size < 0:
+            size = len(self.buffer)
+        chunk, self.buffer = self.buffer[:size], self.buffer[size:]
+        return chunk
+
+
+def write_postgres(settings: PgSettings, sources: list[BatchSource]) -> dict[str, int]:
+    """Load every source into Postgres in one transaction; returns rows per qualified table name."""
+    counts: dict[str, int] = {}
+    try:
+        con = psycopg2.connect(settings.dsn())
+    except psycopg2.Error as exc:
+        where = f"{settings.host}:{settings.port}/{settings.dbname}"
+        raise LoadError(f"cannot connect to Postgres {where}: {exc}") from exc
+    try:
+        with con, con.cursor() as cur:
+            for spec, make_batches in sources:
+                cur.execute(f"create schema if not exists {spec.schema}")
+                cur.execute(f"drop table if exists {spec.qualified}__loading")
+                column_list = ", ".join(spec.output_columns)
+                types = ", ".join(
+                    f"{name} {'bigint' if name == spec.output_columns[-1] else 'text'}"
+                    for name in spec.output_columns
+                )
+                cur.execute(f"create table {spec.qualified}__loading ({types})")
+                guarded = _Guarded(make_batches())
+                try:
+                    cur.copy_expert(
+                        f"copy {spec.qualified}__loading ({column_list}) from stdin with (format csv)",
+                        _CsvStream(iter(guarded)),
+                        size=1 << 20,
+                    )
+                except (psycopg2.Error, LoadError):
+                    if guarded.error is not None:
+                        raise guarded.error from None
+                    raise
+                cur.execute(f"select count(*) from {spec.qualified}__loading")
+                loaded = cur.fetchone()
+                _check_count(spec, guarded.rows, loaded[0] if loaded else -1)
+                counts[spec.qualified] = guarded.rows
+            for spec, _ in sources:
+                _swap_postgres(cur, spec)
+    finally:
+        con.close()
+    return counts
+
+
+def _swap_postgres(cur: psycopg2.extensions.cursor, spec: TableSpec) -> None:
+    """Replace the live table with `__loading` (inside the caller's transaction).
+
+    Postgres views are bound to the table itself, so a table that dbt views depend on
+    cannot be dropped; it is refilled in place instead (still in the same transaction).
+    """
+    cur.execute(
+        """
+        select count(*)
+        from pg_depend as dep
+        inner join pg_rewrite as rule on dep.objid = rule.oid
+        where dep.refobjid = to_regclass(%s) and rule.ev_class <> dep.refobjid
+        """,
+        (spec.qualified,),
+    )
+    row = cur.fetchone()
+    if row and row[0]:
+        cur.execute(f"truncate table {spec.qualified}")
+        cur.execute(f"insert into {spec.qualified} select * from {spec.qualified}__loading")
+        cur.execute(f"drop table {spec.qualified}__loading")
+    else:
+        cur.execute(f"drop table if exists {spec.qualified}")
+        cur.execute(f"alter table {spec.qualified}__loading rename to {spec.table}")
