@@ -1,0 +1,36 @@
+"""Customer 360 analyst app: `streamlit run app.py` (or `make app`).
+
+Routes with `st.navigation` to the pages in `pages/`; the sidebar carries the
+"Refresh data" button and says which warehouse and PII mode are in use.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from c360.app_db import AppDataError, current_warehouse
+from c360.app_pii import show_pii
+from c360.app_ui import refresh_button
+
+st.set_page_config(page_title="Customer 360", page_icon=":material/groups:", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/customer.py", title="Customer profile", icon=":material/person_search:"),
+        st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:"),
+        st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+        st.Page("pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
+        st.Page("pages/metrics_explorer.py", title="Metrics explorer", icon=":material/query_stats:"),
+    ]
+)
+
+with st.sidebar:
+    refresh_button()
+    try:
+        st.caption(f"Warehouse: {current_warehouse().describe()}")
+    except AppDataError:
+        st.caption("Warehouse: not built yet")
+    st.caption("PII: shown (C360_SHOW_PII=1)" if show_pii() else "PII: masked (set C360_SHOW_PII=1 to show)")
+
+navigation.run()

@@ -1,0 +1,115 @@
+"""Cached queries behind the Data quality and Recommendations pages."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from c360.app_data import TTL_SECONDS
+from c360.app_db import AppDataError, Warehouse, query, quote_identifier, table_exists, tables_in_schema
+
+SAMPLE_ROWS = 20
+LIST_ROWS = 200
+REC_TABLES = ("next_best_category", "category_affinity", "next_best_category_evaluation")
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def quality_tables(wh: Warehouse) -> list[str]:
+    """Tables in schema `quality` (quality models and stored test failures)."""
+    return tables_in_schema(wh, "quality")
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def quarantine_counts(wh: Warehouse) -> pd.DataFrame:
+    """Quarantined rows per source and reason."""
+    return query(
+        wh,
+        """
+        select 'contacts' as source, reason, count(*) as quarantined_rows
+        from quality.quarantined_contacts
+        group by reason
+        union all
+        select 'transactions' as source, reason, count(*) as quarantined_rows
+        from quality.quarantined_transactions
+        group by reason
+        order by 1, 3 desc
+        """,
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def row_conservation(wh: Warehouse) -> pd.DataFrame:
+    """raw = clean + quarantined + collapsed duplicates, per source."""
+    return query(wh, "select * from quality.row_conservation order by source")
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def listing(wh: Warehouse, table: str) -> tuple[int, pd.DataFrame]:
+    """Row count and the first `LIST_ROWS` rows of `quality.identity_conflicts` or
+    `quality.orphan_transaction_candidates` (fixed allow-list)."""
+    order = {
+        "identity_conflicts": "contact_id, _source_row_number",
+        "orphan_transaction_candidates": "edit_distance, transaction_id",
+    }
+    if table not in order:
+        raise ValueError(f"not a listed quality table: {table}")
+    name = quote_identifier(table)
+    total = query(wh, f"select count(*) as n from quality.{name}")
+    rows = query(wh, f"select * from quality.{name} order by {order[table]} limit ?", (LIST_ROWS,))
+    return int(total["n"].iloc[0]), rows
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def stored_failures(wh: Warehouse, table: str) -> pd.DataFrame:
+    """Up to `SAMPLE_ROWS` failing rows a test stored in schema `quality`.
+
+    `table` must be one of the tables that exist in `quality` (checked against the catalog).
+    """
+    if table not in quality_tables(wh):
+        raise AppDataError(
+            f"No stored failures table `quality.{table}`; the test may not store failures. "
+            "Run `make build` to refresh them."
+        )
+    return query(wh, f"select * from quality.{quote_identifier(table)} limit ?", (SAMPLE_ROWS,))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def recommender_tables(wh: Warehouse) -> dict[str, bool]:
+    """Which recommender tables exist in `marts`."""
+    return {table: table_exists(wh, "marts", table) for table in REC_TABLES}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def top_recommendations(wh: Warehouse, limit: int = 60) -> pd.DataFrame:
+    """Rank-1 recommendation counts per category (how the recommender spreads its picks)."""
+    return query(
+        wh,
+        """
+        select category, count(*) as customers, avg(score) as average_score
+        from marts.next_best_category
+        where rank = 1
+        group by category
+        order by customers desc
+        limit ?
+        """,
+        (int(limit),),
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def category_affinity(wh: Warehouse) -> pd.DataFrame:
+    """Category-to-category affinity scores (the heatmap)."""
+    return query(wh, "select from_category, to_category, score from marts.category_affinity")
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def recommender_evaluation(wh: Warehouse) -> pd.DataFrame:
+    """Offline evaluation: hit rate and coverage per method and k."""
+    return query(
+        wh,
+        """
+        select method, k, hit_rate, coverage, customers_evaluated
+        from marts.next_best_category_evaluation
+        order by k, hit_rate desc
+        """,
+    )

@@ -1,0 +1,56 @@
+"""Shared page furniture: the error guard, the warehouse handle, number formatting."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import streamlit as st
+
+from c360.app_db import AppDataError, Warehouse, current_warehouse
+
+LOG = logging.getLogger(__name__)
+
+
+def guarded(body: Callable[[], None]) -> None:
+    """Run a page body; show fixable data problems with `st.info` and never a traceback."""
+    try:
+        body()
+    except AppDataError as exc:
+        st.info(str(exc), icon=":material/construction:")
+    except Exception:  # noqa: BLE001 - the user sees a message, the log keeps the traceback
+        LOG.exception("page failed")
+        st.error(
+            "Something went wrong while drawing this page (details are in the app log). "
+            "Try **Refresh data** in the sidebar, or rebuild with `make build`.",
+            icon=":material/error:",
+        )
+
+
+def warehouse() -> Warehouse:
+    """The current warehouse; raises `AppDataError` (with what to run) when it is missing."""
+    return current_warehouse()
+
+
+def refresh_button() -> None:
+    """Sidebar button that drops every cached query result, so a rebuild shows at once."""
+    if st.sidebar.button("Refresh data", icon=":material/refresh:", help="Clear cached query results"):
+        st.cache_data.clear()
+        st.toast("Caches cleared")
+
+
+def money(value: float | None) -> str:
+    """`1234.5` -> `$1,234.50`; None -> an em dash."""
+    return "—" if value is None or value != value else f"${value:,.2f}"
+
+
+def count(value: float | None) -> str:
+    """`1234` -> `1,234`."""
+    return "—" if value is None or value != value else f"{int(value):,}"
+
+
+def pct_change(current: float | None, previous: float | None) -> str | None:
+    """Period-over-period change as `+12.3%`, or None when the previous value is 0 / missing."""
+    if current is None or previous is None or previous != previous or current != current or previous == 0:
+        return None
+    return f"{(current - previous) / previous * 100:+.1f}%"

@@ -1,0 +1,146 @@
+"""Customer profile (360): type-ahead search, masked profile card, KPIs, timeline, RFM, flags."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from c360 import app_data
+from c360.app_pii import mask_frame, match_label, profile_fields, show_pii
+from c360.app_ui import count, guarded, money, warehouse
+
+
+def pick_customer(reveal: bool) -> str | None:
+    """Search box -> at most 20 matches -> selectbox; the choice is kept in the URL (`?customer_id=`)."""
+    wh = warehouse()
+    text = st.text_input(
+        "Find a customer",
+        key="customer_search",
+        placeholder="Name, email, username or the start of a customer id",
+    )
+    shared = st.query_params.get("customer_id")
+    if not text.strip():
+        if shared:
+            return shared
+        st.info("Type a name, email or customer id above and press Enter.")
+        return None
+    matches = app_data.search_customers(wh, text)
+    if matches.empty:
+        st.warning(f"No customer matches “{text.strip()}”.")
+        return None
+    labels = {row["customer_id"]: match_label(row, reveal) for row in matches.to_dict("records")}
+    if len(matches) == app_data.SEARCH_LIMIT:
+        st.caption(f"Showing the first {app_data.SEARCH_LIMIT} matches; type more to narrow down.")
+    chosen = st.selectbox("Matches", list(labels), format_func=labels.__getitem__, key="customer_pick")
+    if chosen:
+        st.query_params["customer_id"] = chosen
+    return chosen
+
+
+def profile_card(profile: dict, reveal: bool) -> None:
+    """Identity (masked unless C360_SHOW_PII=1) and headline KPIs."""
+    fields = profile_fields(profile, reveal)
+    st.subheader(fields["Name"])
+    st.caption(f"Customer id `{profile['customer_id']}`" + ("" if reveal else " · PII masked"))
+    columns = st.columns(len(fields) - 1)
+    for column, (label, value) in zip(columns, list(fields.items())[1:], strict=True):
+        column.markdown(f"**{label}**  \n{value}")
+    kpis = st.columns(5)
+    kpis[0].metric("Total spend", money(profile["total_spend"]))
+    kpis[1].metric("Orders", count(profile["order_count"]))
+    kpis[2].metric("Average order value", money(profile["average_order_value"]))
+    kpis[3].metric("Items", count(profile["items_purchased"]))
+    days = profile["days_since_last_purchase"]
+    kpis[4].metric("Days since last purchase", "—" if pd.isna(days) else f"{int(days):,}")
+
+
+def rfm_block(profile: dict) -> None:
+    """The RFM segment, its scores and what it means (from the rfm_segments seed)."""
+    st.markdown(f"#### RFM segment: {profile['rfm_segment']}")
+    scores = [profile.get(k) for k in ("recency_score", "frequency_score", "monetary_score")]
+    if not any(pd.isna(s) for s in scores):
+        st.caption(f"Recency {int(scores[0])} · Frequency {int(scores[1])} · Monetary {int(scores[2])} (1-5)")
+    if profile.get("segment_description"):
+        st.write(profile["segment_description"])
+    if profile.get("segment_action"):
+        st.caption(f"Recommended action: {profile['segment_action']}")
+
+
+def quality_flags(profile: dict, reveal: bool) -> None:
+    """Identity conflicts and orphan transactions that probably belong to this customer."""
+    st.markdown("#### Data-quality flags")
+    found = app_data.customer_quality(warehouse(), str(profile["contact_id"]), str(profile["customer_id"]))
+    flagged = False
+    if profile.get("has_identity_conflict"):
+        flagged = True
+        st.warning("Identity conflict: several source records share this contact id.")
+        if "identity_conflicts" in found:
+            st.dataframe(mask_frame(found["identity_conflicts"], reveal), hide_index=True)
+    orphans = found.get("orphans")
+    if orphans is not None and not orphans.empty:
+        flagged = True
+        st.warning(
+            f"{len(orphans)} orphan transaction(s) probably belong to this customer "
+            "(their contact id is a near match)."
+        )
+        st.dataframe(orphans, hide_index=True)
+    if not flagged:
+        st.success("No data-quality flags.")
+
+
+def render() -> None:
+    """The page body."""
+    st.title("Customer profile")
+    reveal = show_pii()
+    customer_id = pick_customer(reveal)
+    if not customer_id:
+        return
+    wh = warehouse()
+    profile = app_data.customer_profile(wh, customer_id)
+    if profile is None:
+        st.warning(f"Customer `{customer_id}` is not in `marts.customers`.")
+        return
+    profile_card(profile, reveal)
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("#### Purchase timeline")
+        timeline = app_data.customer_transactions(wh, customer_id)
+        if timeline.empty:
+            st.info("No purchases yet.")
+        else:
+            figure = px.scatter(
+                timeline,
+                x="transaction_at",
+                y="amount",
+                color="category",
+                size="item_count",
+                labels={"transaction_at": "", "amount": "Amount ($)", "category": ""},
+            )
+            figure.update_layout(margin={"t": 10}, height=320)
+            st.plotly_chart(figure, width="stretch")
+    with right:
+        st.markdown("#### Category mix")
+        mix = app_data.customer_category_mix(wh, customer_id)
+        if mix.empty:
+            st.info("No purchases yet.")
+        else:
+            figure = px.pie(mix, names="category", values="amount", hole=0.5)
+            figure.update_layout(margin={"t": 10}, height=320)
+            st.plotly_chart(figure, width="stretch")
+    left, right = st.columns(2)
+    with left:
+        rfm_block(profile)
+        st.markdown("#### Next best categories")
+        recs = app_data.customer_recommendations(wh, customer_id)
+        if recs is None:
+            st.info("Recommendations are not built yet: run `make build`.")
+        elif recs.empty:
+            st.caption("No recommendation for this customer.")
+        else:
+            st.dataframe(recs, hide_index=True)
+    with right:
+        quality_flags(profile, reveal)
+
+
+guarded(render)

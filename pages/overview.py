@@ -1,0 +1,83 @@
+"""Overview: headline KPIs with period-over-period deltas, spend trend, data freshness."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.express as px
+import streamlit as st
+
+from c360 import app_artifacts, app_data
+from c360.app_ui import count, guarded, money, pct_change, warehouse
+
+STATUS_COLOURS = {"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"}
+
+
+def freshness_badge() -> None:
+    """Source freshness from sources.json, else the marts' latest loaded_at."""
+    freshness, generated_at = app_artifacts.source_freshness()
+    if not freshness.empty:
+        worst = next((s for s in ("runtime error", "error", "warn") if s in set(freshness["status"])), "pass")
+        latest = freshness["max_loaded_at"].dropna().max()
+        st.badge(
+            f"Sources {worst} · latest load {latest} UTC · checked {generated_at}",
+            color=STATUS_COLOURS.get(worst, "gray"),
+            icon=":material/schedule:",
+        )
+        return
+    loaded_at = app_data.max_loaded_at(warehouse())
+    st.badge(
+        f"Latest load {loaded_at} UTC (no sources.json yet: `make build` checks freshness)",
+        color="gray",
+        icon=":material/schedule:",
+    )
+
+
+def render() -> None:
+    """The page body."""
+    st.title("Overview")
+    wh = warehouse()
+    anchor = app_data.latest_transaction_date(wh)
+    if anchor is None:
+        st.info("`marts.transactions` is empty. Load data with `make data`, then run `make build`.")
+        return
+    freshness_badge()
+    label = st.radio("Period", list(app_data.PERIODS), index=1, horizontal=True, key="period")
+    days = app_data.PERIODS[label]
+    kpis = app_data.period_kpis(wh, anchor, days)
+    current, previous = kpis.loc["current"], kpis.loc["previous"]
+    st.caption(f"{label} up to the latest transaction date {anchor}, compared with the {days} days before.")
+    columns = st.columns(4)
+    columns[0].metric("Spend", money(current["spend"]), pct_change(current["spend"], previous["spend"]))
+    columns[1].metric("Orders", count(current["orders"]), pct_change(current["orders"], previous["orders"]))
+    columns[2].metric(
+        "Average order value", money(current["aov"]), pct_change(current["aov"], previous["aov"])
+    )
+    columns[3].metric(
+        "Active customers",
+        count(current["active_customers"]),
+        pct_change(current["active_customers"], previous["active_customers"]),
+    )
+    totals = app_data.customer_counts(wh)
+    st.caption(
+        f"{totals['customers']:,} customers in total, {totals['buyers']:,} with at least one purchase."
+    )
+
+    st.subheader("Spend by month and category")
+    since = anchor - dt.timedelta(days=max(days, 365))
+    trend = app_data.monthly_spend_by_category(wh, since)
+    if trend.empty:
+        st.info("No transactions in this window.")
+        return
+    figure = px.bar(
+        trend,
+        x="month",
+        y="spend",
+        color="category",
+        labels={"month": "Month", "spend": "Spend ($)", "category": "Category"},
+    )
+    figure.update_layout(legend_title_text="", margin={"t": 10})
+    st.plotly_chart(figure, width="stretch")
+
+
+guarded(render)

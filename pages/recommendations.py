@@ -1,0 +1,99 @@
+"""Recommendations: per-customer next best categories, category affinity, offline evaluation."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from c360 import app_data, app_quality
+from c360.app_pii import match_label, show_pii
+from c360.app_ui import guarded, warehouse
+
+
+def customer_lookup() -> None:
+    """Search a customer and show their top categories with scores and reasons."""
+    st.subheader("Next best categories per customer")
+    wh = warehouse()
+    text = st.text_input("Find a customer", key="recs_search", placeholder="Name, email or customer id")
+    if not text.strip():
+        return
+    matches = app_data.search_customers(wh, text)
+    if matches.empty:
+        st.warning(f"No customer matches “{text.strip()}”.")
+        return
+    reveal = show_pii()
+    labels = {row["customer_id"]: match_label(row, reveal) for row in matches.to_dict("records")}
+    chosen = st.selectbox("Matches", list(labels), format_func=labels.__getitem__, key="recs_pick")
+    recs = app_data.customer_recommendations(wh, chosen) if chosen else None
+    if recs is not None and not recs.empty:
+        st.dataframe(
+            recs,
+            hide_index=True,
+            column_config={
+                "score": st.column_config.ProgressColumn(
+                    "Score", min_value=0.0, max_value=float(max(recs["score"].max(), 1e-9)), format="%.3f"
+                )
+            },
+        )
+    elif chosen:
+        st.caption("No recommendation for this customer.")
+
+
+def render() -> None:
+    """The page body."""
+    st.title("Recommendations")
+    wh = warehouse()
+    available = app_quality.recommender_tables(wh)
+    missing = [name for name, ok in available.items() if not ok]
+    if missing:
+        st.info(
+            "The recommender tables are not built yet (missing: "
+            + ", ".join(f"`marts.{name}`" for name in missing)
+            + "). Run `make build` to build the recommendations, "
+            "then `make eval-recs` for the offline evaluation."
+        )
+    if available["next_best_category"]:
+        customer_lookup()
+        spread = app_quality.top_recommendations(wh)
+        if not spread.empty:
+            figure = px.bar(
+                spread,
+                x="category",
+                y="customers",
+                color="average_score",
+                labels={"category": "", "customers": "Customers (rank 1)", "average_score": "Avg score"},
+                title="Top recommendation per customer",
+            )
+            st.plotly_chart(figure, width="stretch")
+    if available["category_affinity"]:
+        affinity = app_quality.category_affinity(wh)
+        if not affinity.empty:
+            pivot = affinity.pivot_table(index="from_category", columns="to_category", values="score")
+            figure = px.imshow(
+                pivot,
+                aspect="auto",
+                color_continuous_scale="Purples",
+                text_auto=".2f",
+                labels={"x": "then buys", "y": "bought", "color": "Affinity"},
+                title="Category-to-category affinity",
+            )
+            st.plotly_chart(figure, width="stretch")
+    if available["next_best_category_evaluation"]:
+        st.subheader("Offline evaluation vs baselines")
+        evaluation = app_quality.recommender_evaluation(wh)
+        if evaluation.empty:
+            st.info("The evaluation table is empty: run `make eval-recs`.")
+        else:
+            figure = px.bar(
+                evaluation,
+                x="k",
+                y="hit_rate",
+                color="method",
+                barmode="group",
+                labels={"k": "k", "hit_rate": "Hit rate@k", "method": ""},
+            )
+            st.plotly_chart(figure, width="stretch")
+            st.dataframe(evaluation, hide_index=True)
+
+
+guarded(render)
