@@ -11,6 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
+import psycopg2
+
 from c360 import config
 from data_gen.loader import LOAD_TARGETS, LoadError, find_raw_files, load
 
@@ -105,6 +108,9 @@ def _run_load(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         result = load(args.target, contacts, transactions, progress=not args.quiet)
     except LoadError as exc:
         print(f"load failed, nothing changed: {exc}", file=sys.stderr)
+        return 1
+    except (duckdb.Error, psycopg2.Error, OSError) as exc:  # e.g. DuckDB file locked by another process
+        print(f"load failed, nothing changed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(result.summary(), flush=True)
     return 0

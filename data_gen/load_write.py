@@ -48,6 +48,7 @@ def write_duckdb(path: Path, sources: list[BatchSource]) -> dict[str, int]:
     path.parent.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     with duckdb.connect(str(path)) as con:
+        con.execute("set enable_progress_bar = false")  # the loader prints its own progress
         try:
             for spec, make_batches in sources:
                 con.execute(f"create schema if not exists {spec.schema}")
@@ -102,6 +103,7 @@ class _CsvStream(io.RawIOBase):
         super().__init__()
         self.batches = batches
         self.buffer = b""
+        self.offset = 0
 
     def readable(self) -> bool:
         """Always readable."""
@@ -109,16 +111,17 @@ class _CsvStream(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         """Up to `size` bytes of CSV (no header; NULL is an unquoted empty field)."""
-        while size < 0 or len(self.buffer) < size:
+        while size < 0 or len(self.buffer) - self.offset < size:
             batch = next(self.batches, None)
             if batch is None:
                 break
             sink = io.BytesIO()
             pacsv.write_csv(batch, sink, pacsv.WriteOptions(include_header=False))
-            self.buffer += sink.getvalue()
-        if size < 0:
-            size = len(self.buffer)
-        chunk, self.buffer = self.buffer[:size], self.buffer[size:]
+            self.buffer = self.buffer[self.offset :] + sink.getvalue()
+            self.offset = 0
+        end = len(self.buffer) if size < 0 else self.offset + size
+        chunk = self.buffer[self.offset : end]
+        self.offset += len(chunk)
         return chunk
 
 
