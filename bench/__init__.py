@@ -1,0 +1,1 @@
+"""`make bench`: how fast every stage is, measured side by side in one run."""

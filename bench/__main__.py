@@ -1,0 +1,130 @@
+"""`make bench` / `python -m bench`: every stage at 100k and 1M customers, side by side.
+
+Each stage runs in its own child process so its wall time and peak memory are its own.
+Ratios (build vs lower bound, incremental vs full, client vs raw SQL) are taken from
+numbers measured in this same run. Nothing here asserts a time: it prints and writes
+`bench/results/latest.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from bench import probes
+from bench.report import Row, write_report
+from bench.stages import StageResult, python_stage, run_stage
+from c360 import config
+from c360.dbt_runner import dbt_executable
+
+
+def _env(target: str, workdir: Path, pg_db: str) -> dict[str, str]:
+    env = config.dbt_env()
+    env.update(
+        DBT_TARGET=target,
+        C360_DUCKDB_PATH=str(workdir / "c360.duckdb"),
+        DBT_TARGET_PATH=str(workdir / f"target_{target}"),
+        C360_PG_DB=pg_db,
+    )
+    return env
+
+
+def _dbt(args: list[str]) -> list[str]:
+    project = str(config.DBT_PROJECT_DIR)
+    return [dbt_executable(), *args, "--project-dir", project, "--profiles-dir", project]
+
+
+def _stage_row(stage: str, scale: int, target: str, result: StageResult, rows: int | None = None,
+               note: str = "") -> Row:
+    rate = f"{rows / result.seconds:,.0f}" if rows else ""
+    return Row(stage, scale, target, result.seconds, rate, result.peak_mb, note)
+
+
+def bench_scale(scale: int, targets: list[str], root: Path, seed: int) -> list[Row]:
+    """Generate, load, build, query and render at one scale; return the table rows."""
+    workdir = root / str(scale)
+    shutil.rmtree(workdir, ignore_errors=True)
+    raw = workdir / "raw"
+    raw.mkdir(parents=True)
+    py = sys.executable
+    rows: list[Row] = []
+    pg_db = f"c360_bench_{scale}"
+    base_env = _env("duckdb", workdir, pg_db)
+
+    gen = run_stage("generate", [py, "-m", "data_gen", "generate", "--customers", str(scale), "--seed",
+                                 str(seed), "--out", str(raw), "--quiet"], base_env)
+    manifest = json.loads((raw / "manifest.json").read_text())
+    raw_rows = probes.manifest_rows(manifest)
+    rows.append(_stage_row("generate", scale, "-", gen, raw_rows))
+
+    for target in targets:
+        env = _env(target, workdir, pg_db)
+        if target == "postgres":
+            probes.recreate_pg_database(pg_db)
+        load = run_stage("load", [py, "-m", "data_gen", "load", "--target", target, "--dir", str(raw)], env)
+        rows.append(_stage_row("load", scale, target, load, raw_rows))
+        both = gen.seconds + load.seconds
+        rows.append(Row("generate + load", scale, target, both, f"{raw_rows / both:,.0f}",
+                        max(gen.peak_mb, load.peak_mb), ""))
+
+        build = run_stage("dbt build", _dbt(["build"]), env, cwd=config.DBT_PROJECT_DIR)
+        lower = python_stage("lower bound", probes.lower_bound_code(target), env)
+        check = lower.output.strip().splitlines()[-1] if lower.output.strip() else ""
+        rows.append(_stage_row("dbt build (full)", scale, target, build,
+                               note=f"{build.seconds / lower.seconds:.1f}x lower bound"))
+        rows.append(_stage_row("lower bound: customers in one SQL", scale, target, lower, note=check))
+
+        python_stage("append one day", probes.append_day_code(target), env)
+        inc_model = run_stage("incremental fact", _dbt(["run", "-s", "transactions"]), env,
+                              cwd=config.DBT_PROJECT_DIR)
+        full_model = run_stage("full-refresh fact", _dbt(["run", "-s", "transactions", "--full-refresh"]),
+                               env, cwd=config.DBT_PROJECT_DIR)
+        inc_build = run_stage("dbt build after append", _dbt(["build"]), env, cwd=config.DBT_PROJECT_DIR)
+        rows.append(_stage_row("incremental `transactions` run", scale, target, inc_model,
+                               note=f"{inc_model.seconds / full_model.seconds:.0%} of its full refresh "
+                                    f"({full_model.seconds:.1f} s); {inc_model.seconds / build.seconds:.0%}"
+                                    " of the full build"))
+        rows.append(_stage_row("dbt build after appending a day", scale, target, inc_build,
+                               note=f"{inc_build.seconds / build.seconds:.0%} of the first full build"))
+
+        metrics = python_stage("metric query", probes.metric_latency_code(), env)
+        rows.append(Row("metric query, warm (client vs raw SQL)", scale, target,
+                        *probes.parse_metric_output(metrics)))
+        app = python_stage("app pages", probes.app_render_code(), env)
+        rows.extend(Row(f"app page `{page}`, warm", scale, target, seconds, "", app.peak_mb, note)
+                    for page, seconds, note in probes.parse_app_output(app.output))
+        if target == "postgres":
+            probes.drop_pg_database(pg_db)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, run every scale and write the report."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scales", default="100000,1000000",
+                        help="comma-separated customer counts (default: 100000,1000000)")
+    parser.add_argument("--targets", default="duckdb,postgres", help="engines to measure (default both)")
+    parser.add_argument("--seed", type=int, default=42, help="generator seed")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/c360_bench"), help="scratch directory")
+    parser.add_argument("--out", type=Path, default=config.REPO_ROOT / "bench" / "results" / "latest.md",
+                        help="markdown report path")
+    args = parser.parse_args(argv)
+    scales = [int(s) for s in args.scales.split(",") if s]
+    targets = [t for t in args.targets.split(",") if t]
+    started = time.perf_counter()
+    rows: list[Row] = []
+    for scale in scales:
+        print(f"== {scale:,} customers", file=sys.stderr, flush=True)
+        rows.extend(bench_scale(scale, targets, args.workdir, args.seed))
+    text = write_report(rows, args.out, time.perf_counter() - started)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
