@@ -1,0 +1,13 @@
+{#-
+    Exact schema names on every target: a model configured with +schema: staging lands in
+    `staging`, not `<target_schema>_staging` (dbt's default). Models without a custom schema
+    fall back to the target schema. The same names on DuckDB, Postgres and Spark keep the app,
+    MetricFlow and the tests target-independent.
+-#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,194 @@
+"""Shared pytest fixtures: raw data sets, an isolated Postgres database, built warehouses.
+
+Every warehouse fixture works in its own temp directory (own DuckDB file, own
+DBT_TARGET_PATH) or its own Postgres database, passes its settings to dbt through the
+subprocess environment, and never leaves os.environ changed. Full `dbt build`s are
+expensive (~20-40 s each), so the built warehouses are session-scoped and shared.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import psycopg2
+import pytest
+
+from c360 import config
+from c360.dbt_runner import run_dbt
+
+GENERATED_CUSTOMERS = 2000
+GENERATED_SEED = 7
+GENERATED_DAYS = 365
+# Fixed "now" of the generated data set, so every session generates the same rows.
+GENERATED_NOW = datetime(2025, 6, 30, 12, 0, 0, tzinfo=UTC)
+
+
+@dataclass
+class Warehouse:
+    """A built (or buildable) warehouse in an isolated location.
+
+    env: the variables that point dbt and the loader at this warehouse (C360_DUCKDB_PATH or
+    C360_PG_*, DBT_TARGET, DBT_TARGET_PATH); pass them to subprocesses, never to os.environ.
+    """
+
+    target: str
+    env: dict[str, str]
+    target_path: Path
+    raw_dir: Path | None = None
+    duckdb_path: Path | None = None
+    pg: config.PgSettings | None = None
+    build: Any = field(default=None, repr=False)
+
+    def dbt(self, args: list[str], check: bool = True) -> Any:
+        """Run dbt against this warehouse (returns the CompletedProcess)."""
+        return run_dbt(args, target=self.target, target_path=self.target_path, check=check, env=self.env)
+
+    def load(self, contacts: Path, transactions: Path) -> Any:
+        """Load raw files with data_gen.loader.load into this warehouse."""
+        from data_gen.loader import load
+
+        with patched_environ(self.env):
+            return load(self.target, contacts=contacts, transactions=transactions)
+
+    def query(self, sql: str, params: tuple[Any, ...] | None = None) -> pd.DataFrame:
+        """Run one read-only query and return a DataFrame (connection closed afterwards)."""
+        if self.target == "duckdb":
+            assert self.duckdb_path is not None
+            con = duckdb.connect(str(self.duckdb_path), read_only=True)
+            try:
+                return con.execute(sql, params or ()).df()
+            finally:
+                con.close()
+        assert self.pg is not None
+        with psycopg2.connect(self.pg.dsn()) as con, con.cursor() as cur:
+            cur.execute(sql, params)
+            columns = [d.name for d in cur.description]
+            frame = pd.DataFrame(cur.fetchall(), columns=columns)
+        con.close()
+        return frame
+
+
+@contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Temporarily set environment variables for an in-process call (restored afterwards)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in values.items():
+            patch.setenv(key, value)
+        yield
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The exercise's raw sample (contacts.csv, transactions.csv); read-only."""
+    path = config.sample_dir()
+    if not (path / "contacts.csv").is_file():
+        pytest.fail(f"exercise sample not found at {path} (set C360_SAMPLE_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def generated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """~2000 generated customers with the default defects, fixed seed and fixed now (CSV + manifest.json)."""
+    from data_gen.generator import generate
+
+    out = tmp_path_factory.mktemp("generated")
+    generate(
+        customers=GENERATED_CUSTOMERS,
+        seed=GENERATED_SEED,
+        out=out,
+        days=GENERATED_DAYS,
+        fmt="csv",
+        defects="default",
+        now=GENERATED_NOW,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[config.PgSettings]:
+    """A new Postgres database owned by the dbt role, unique to this session; dropped at the end.
+
+    Skips when Postgres is unreachable, except under CI=true where that is a failure.
+    """
+    base = config.pg_settings()
+    admin_settings = config.PgSettings(base.host, base.port, base.user, base.password, "postgres")
+    name = f"c360_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg2.connect(admin_settings.dsn(), connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        if _ci():
+            pytest.fail(f"Postgres is required under CI=true: {exc}")
+        pytest.skip(f"Postgres not reachable: {exc}")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{name}"')  # name is generated above, not user input
+    try:
+        yield config.PgSettings(base.host, base.port, base.user, base.password, name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
+def duckdb_warehouse(directory: Path) -> Warehouse:
+    """An empty isolated DuckDB warehouse in `directory`."""
+    db_path = directory / "c360.duckdb"
+    target_path = directory / "target"
+    env = {"DBT_TARGET": "duckdb", "C360_DUCKDB_PATH": str(db_path), "DBT_TARGET_PATH": str(target_path)}
+    return Warehouse("duckdb", env, target_path, duckdb_path=db_path)
+
+
+def pg_warehouse(settings: config.PgSettings, directory: Path) -> Warehouse:
+    """An isolated Postgres warehouse in the (empty) database of `settings`."""
+    target_path = directory / "target"
+    env = {
+        "DBT_TARGET": "postgres",
+        "C360_PG_HOST": settings.host,
+        "C360_PG_PORT": str(settings.port),
+        "C360_PG_USER": settings.user,
+        "C360_PG_PASSWORD": settings.password,
+        "C360_PG_DB": settings.dbname,
+        "DBT_TARGET_PATH": str(target_path),
+    }
+    return Warehouse("postgres", env, target_path, pg=settings)
+
+
+def build_warehouse(warehouse: Warehouse, raw_dir: Path) -> Warehouse:
+    """Load `raw_dir`'s contacts/transactions CSVs and run `dbt build` (raises on any failure)."""
+    warehouse.raw_dir = raw_dir
+    warehouse.load(raw_dir / "contacts.csv", raw_dir / "transactions.csv")
+    warehouse.build = warehouse.dbt(["build"])
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def duckdb_warehouse_generated(tmp_path_factory: pytest.TempPathFactory, generated_dir: Path) -> Warehouse:
+    """DuckDB warehouse built from the generated data set."""
+    return build_warehouse(duckdb_warehouse(tmp_path_factory.mktemp("wh_duckdb_gen")), generated_dir)
+
+
+@pytest.fixture(scope="session")
+def duckdb_warehouse_sample(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Warehouse:
+    """DuckDB warehouse built from the exercise sample."""
+    return build_warehouse(duckdb_warehouse(tmp_path_factory.mktemp("wh_duckdb_sample")), sample_dir)
+
+
+@pytest.fixture(scope="session")
+def pg_warehouse_generated(
+    tmp_path_factory: pytest.TempPathFactory, pg_database: config.PgSettings, generated_dir: Path
+) -> Warehouse:
+    """Postgres warehouse (its own database) built from the generated data set."""
+    return build_warehouse(pg_warehouse(pg_database, tmp_path_factory.mktemp("wh_pg_gen")), generated_dir)
