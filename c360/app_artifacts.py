@@ -154,8 +154,8 @@ def _describe_period(period: dict[str, Any] | None) -> str:
     return f"{period['count']} {period.get('period', '')}"
 
 
-def stored_failure_table(relation_name: str | None, test_name: str) -> str:
+def stored_failure_table(relation_name: object, test_name: str) -> str:
     """The table in schema `quality` holding a test's failing rows (relation name, else test name)."""
-    if relation_name:
+    if isinstance(relation_name, str) and relation_name:
         return relation_name.split(".")[-1].strip('"`')
     return test_name

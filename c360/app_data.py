@@ -16,12 +16,25 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from c360.app_db import Warehouse, query, table_exists
+from c360.app_db import BUILD_HINT, TableMissing, Warehouse, query, table_exists
 
 TTL_SECONDS = 60
 SEARCH_LIMIT = 20
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 PERIODS = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def _missing(wh: Warehouse, tables: tuple[str, ...]) -> list[str]:
+    return [t for t in tables if not table_exists(wh, *t.split("."))]
+
+
+def require(wh: Warehouse, *tables: str) -> None:
+    """Raise `TableMissing` (saying what to run) unless every `schema.table` exists."""
+    missing = _missing(wh, tables)
+    if missing:
+        names = ", ".join(f"`{t}`" for t in missing)
+        raise TableMissing(f"The warehouse has no {names} yet. {BUILD_HINT}")
 
 
 # --------------------------------------------------------------------------- overview

@@ -14,6 +14,7 @@ from c360.app_ui import count, guarded, money, warehouse
 def pick_customer(reveal: bool) -> str | None:
     """Search box -> at most 20 matches -> selectbox; the choice is kept in the URL (`?customer_id=`)."""
     wh = warehouse()
+    app_data.require(wh, "marts.customers", "marts.transactions")
     text = st.text_input(
         "Find a customer",
         key="customer_search",

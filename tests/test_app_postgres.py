@@ -1,0 +1,157 @@
+"""The app on Postgres (DBT_TARGET=postgres): every page renders, numbers equal independent SQL.
+
+Each session creates its own database with the dbt role and drops it at the end.
+Under CI=true a missing Postgres fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from test_app_support import demo_frames, write_artifacts, write_postgres
+
+from c360 import config
+from c360.app_db import AppDataError, Warehouse, query, to_pg_paramstyle
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+PAGES = [
+    "pages/overview.py",
+    "pages/customer.py",
+    "pages/segments.py",
+    "pages/data_quality.py",
+    "pages/recommendations.py",
+    "pages/metrics_explorer.py",
+]
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="session")
+def pg_demo_db() -> Iterator[str]:
+    """A fresh database holding the demo warehouse, dropped at the end of the session."""
+    settings = config.pg_settings()
+    admin_dsn = settings.dsn().replace(f"dbname={settings.dbname}", "dbname=postgres")
+    name = f"c360_test_app_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(admin_dsn, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Postgres is required under CI=true: {exc}")
+        pytest.skip(f"Postgres not reachable: {exc}")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    try:
+        dsn = settings.dsn().replace(f"dbname={settings.dbname}", f"dbname={name}")
+        write_postgres(dsn, demo_frames())
+        yield name
+    finally:
+        st.cache_resource.clear()  # closes nothing by itself: drop with force ends pooled sessions
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
+@pytest.fixture
+def on_pg(pg_demo_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """Point the app at the session's Postgres database; caches start empty."""
+    monkeypatch.setenv("DBT_TARGET", "postgres")
+    monkeypatch.setenv("C360_PG_DB", pg_demo_db)
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.delenv("C360_SHOW_PII", raising=False)
+    write_artifacts(tmp_path / "target")
+    st.cache_data.clear()
+    yield config.pg_settings().dsn()
+    st.cache_data.clear()
+
+
+def pg(dsn: str, statement: str, params: tuple = ()) -> list[tuple]:
+    """Independent read with a plain psycopg2 connection."""
+    with psycopg2.connect(dsn) as con, con.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchall()
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    values = [m.value for m in at.metric if m.label == label]
+    assert len(values) == 1, label
+    return values[0]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_postgres(page: str, on_pg: str) -> None:
+    at = open_page(page)
+    assert at.title[0].value
+
+
+def test_overview_spend_equals_sql(on_pg: str) -> None:
+    at = open_page(PAGES[0])
+    at.radio(key="period").set_value("Last 90 days").run()
+    (spend,) = pg(
+        on_pg,
+        "select sum(amount) from marts.transactions where transaction_date > "
+        "(select max(transaction_date) from marts.transactions) - 90",
+    )[0]
+    assert metric(at, "Spend") == f"${float(spend):,.2f}"
+
+
+def test_customer_search_and_spend_on_postgres(on_pg: str) -> None:
+    customer_id, email = pg(
+        on_pg,
+        "select customer_id, email from marts.customers where order_count > 2 order by customer_id limit 1",
+    )[0]
+    (spend,) = pg(on_pg, "select sum(amount) from marts.transactions where customer_id = %s", (customer_id,))[
+        0
+    ]
+    at = open_page(PAGES[1])
+    at.text_input(key="customer_search").input(email.upper()).run()  # ilike: case-insensitive
+    assert at.selectbox(key="customer_pick").value == customer_id
+    assert metric(at, "Total spend") == f"${float(spend):,.2f}"
+    at.text_input(key="customer_search").input("%' or 1=1 --").run()
+    assert any("No customer matches" in w.value for w in at.warning)
+
+
+def test_audience_size_on_postgres(on_pg: str) -> None:
+    at = open_page(PAGES[2])
+    at.multiselect(key="aud_segments").set_value(["Loyal"]).run()
+    at.multiselect(key="aud_states").set_value(["NSW", "QLD"]).run()
+    (n,) = pg(
+        on_pg, "select count(*) from marts.customers where rfm_segment = 'Loyal' and state in ('NSW', 'QLD')"
+    )[0]
+    assert metric(at, "Audience size") == f"{n:,}"
+
+
+def test_query_helper_binds_and_converts(on_pg: str) -> None:
+    settings = config.pg_settings()
+    wh = Warehouse(target="postgres", pg=settings)
+    frame = query(wh, "select ? as a, ? || '%' as b, cast(? as numeric(10, 2)) as c", (1, "50", "2.50"))
+    assert frame.iloc[0].to_dict() == {"a": 1, "b": "50%", "c": 2.5}
+    assert isinstance(frame.iloc[0]["c"], float)
+    assert to_pg_paramstyle("select '%' where a = ?") == "select '%%' where a = %s"
+    with pytest.raises(AppDataError, match="make build"):
+        query(wh, "select * from marts.no_such_table")
+
+
+def test_unreachable_database_says_what_to_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DBT_TARGET", "postgres")
+    monkeypatch.setenv("C360_PG_DB", f"c360_missing_{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert any("make build" in i.value and "Postgres" in i.value for i in at.info)

@@ -1,0 +1,401 @@
+"""A small warehouse in the shape of docs/CONTRACT.md for the app's tests (no tests here).
+
+`demo_frames()` makes deterministic marts/quality tables with pandas; `write_duckdb()` and
+`write_postgres()` store them; `write_artifacts()` writes a `run_results.json`,
+`sources.json` and `manifest.json` with known statuses. The app only reads the contract's
+tables, so these tests do not depend on the dbt build; the numbers the tests expect are
+recomputed from the stored tables with independent SQL/pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import psycopg2
+import psycopg2.extras
+
+ANCHOR = dt.date(2024, 6, 30)
+LOADED_AT = pd.Timestamp("2024-07-01 01:00:00")
+CATEGORIES = [
+    ("Apps & Games", "apps_and_games"),
+    ("Beauty", "beauty"),
+    ("Books", "books"),
+    ("Clothing, Shoes & Accessories", "clothing_shoes_and_accessories"),
+    ("Movies & TV", "movies_and_tv"),
+    ("Sports, Fitness & Outdoors", "sports_fitness_and_outdoors"),
+    ("Kitchen", "kitchen"),
+]
+SEGMENTS = [
+    ("Champions", "Bought recently, buy often and spend the most.", "Reward them; early access."),
+    ("Loyal", "Buy regularly with good spend.", "Upsell higher-value categories."),
+    ("At Risk", "Spent well but not recently.", "Win them back with a personal offer."),
+    ("Hibernating", "Low spend, long ago.", "Reactivation campaign."),
+    ("Prospect", "No purchase yet.", "Convert with a first-order offer."),
+]
+FIRST = ["Mary", "Lisa", "John", "Adeep", "Katherine", "Paul", "Zoe", "Omar", "Wei", "Ana"]
+LAST = ["Davis", "Brown", "Rego", "Smith", "Nguyen", "Lee", "O'Neil", "Garcia"]
+STATES = ["NSW", "VIC", "QLD", "WA", "SA", "TAS", "NT", "ACT"]
+BANDS = [(25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"), (200, "65+")]
+REC_TABLES = ("next_best_category", "category_affinity", "next_best_category_evaluation")
+
+
+def _age_band(age: float) -> str:
+    if pd.isna(age):
+        return "unknown"
+    return next(band for limit, band in BANDS if age < limit)
+
+
+def demo_frames(customers: int = 400, seed: int = 7, with_recs: bool = True) -> dict[str, pd.DataFrame]:
+    """Deterministic `schema.table` -> frame in the contract's shape."""
+    rng = np.random.default_rng(seed)
+    ids = [
+        f"{rng.integers(16**8):08x}-{i:04d}-4abc-8def-{rng.integers(16**12):012x}" for i in range(customers)
+    ]
+    ids[1] = ids[0] + "~2"  # an identity conflict: two records of one contact id
+    ids[0] = ids[0] + "~1"
+    first = rng.choice(FIRST, customers)
+    last = rng.choice(LAST, customers)
+    birth = [ANCHOR - dt.timedelta(days=int(d)) for d in rng.integers(18 * 366, 80 * 365, customers)]
+    birth[2] = None
+    state = rng.choice(STATES, customers)
+    people = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "contact_id": [i.split("~")[0] for i in ids],
+            "username": [f"{f.lower()}{n}" for f, n in zip(first, range(customers), strict=True)],
+            "full_name": [f"{f} {la}" for f, la in zip(first, last, strict=True)],
+            "gender": rng.choice(["F", "M", "X"], customers),
+            "email": [f"{f.lower()}.{n}@example.com" for f, n in zip(first, range(customers), strict=True)],
+            "address": [
+                f"{n} Some Street, Town, {s}, 2000" for n, s in zip(range(customers), state, strict=True)
+            ],
+            "state": state,
+            "postcode": "2000",
+            "birth_date": birth,
+        }
+    )
+    people["age"] = [None if b is None else (ANCHOR - b).days // 365 for b in birth]
+    people["age_band"] = people["age"].map(_age_band)
+    people["has_identity_conflict"] = people["customer_id"].str.contains("~")
+
+    counts = rng.poisson(3.0, customers)
+    counts[::9] = 0  # prospects
+    owner = np.repeat(np.arange(customers), counts)
+    n = len(owner)
+    cat_idx = rng.integers(0, len(CATEGORIES), n)
+    at = (
+        pd.Timestamp(ANCHOR)
+        + pd.Timedelta(hours=20)
+        - pd.to_timedelta(rng.integers(0, 700 * 86400, n), unit="s")
+    )
+    tx = pd.DataFrame(
+        {
+            "transaction_id": [f"t{rng.integers(16**10):010x}{i:06d}" for i in range(n)],
+            "customer_id": people["customer_id"].to_numpy()[owner],
+            "transaction_at": at,
+            "transaction_date": at.normalize(),
+            "amount": np.round(rng.uniform(3, 250, n), 2),
+            "item_count": rng.integers(1, 6, n),
+            "category": [CATEGORIES[i][0] for i in cat_idx],
+            "category_slug": [CATEGORIES[i][1] for i in cat_idx],
+            "loaded_at": LOADED_AT,
+        }
+    )
+    agg = tx.groupby("customer_id").agg(
+        first_purchase_date=("transaction_date", "min"),
+        last_purchase_date=("transaction_date", "max"),
+        order_count=("transaction_id", "count"),
+        items_purchased=("item_count", "sum"),
+        total_spend=("amount", "sum"),
+    )
+    spend = tx.pivot_table(index="customer_id", columns="category_slug", values="amount", aggfunc="sum")
+    cust = people.merge(agg, left_on="customer_id", right_index=True, how="left")
+    cust[["order_count", "items_purchased", "total_spend"]] = cust[
+        ["order_count", "items_purchased", "total_spend"]
+    ].fillna(0)
+    cust["order_count"] = cust["order_count"].astype("int64")
+    cust["items_purchased"] = cust["items_purchased"].astype("int64")
+    cust["average_order_value"] = (cust["total_spend"] / cust["order_count"]).where(cust["order_count"] > 0)
+    cust["days_since_last_purchase"] = (pd.Timestamp(ANCHOR) - cust["last_purchase_date"]).dt.days
+    for _, slug in CATEGORIES:
+        cust[f"{slug}_amount"] = cust["customer_id"].map(spend.get(slug, pd.Series(dtype=float))).fillna(0.0)
+    buyer = cust["order_count"] > 0
+    recency = pd.cut(cust["days_since_last_purchase"], [-1, 30, 90, 180, 365, 10**6], labels=[5, 4, 3, 2, 1])
+    cust["recency_score"] = recency.astype("float").where(buyer)
+    cust["frequency_score"] = cust["order_count"].clip(1, 5).astype(float).where(buyer)
+    cust["monetary_score"] = (
+        pd.cut(cust["total_spend"], [-1, 100, 250, 500, 800, 10**9], labels=[1, 2, 3, 4, 5])
+        .astype(float)
+        .where(buyer)
+    )
+    cust["rfm_segment"] = np.select(
+        [
+            ~buyer,
+            (cust["recency_score"] >= 4) & (cust["monetary_score"] >= 4),
+            cust["recency_score"] >= 3,
+            cust["monetary_score"] >= 3,
+        ],
+        ["Prospect", "Champions", "Loyal", "At Risk"],
+        "Hibernating",
+    )
+    cust["acquisition_month"] = cust["first_purchase_date"].dt.to_period("M").dt.to_timestamp()
+    cust["loaded_at"] = LOADED_AT
+    ccs = tx.groupby(["customer_id", "category", "category_slug"], as_index=False).agg(
+        amount=("amount", "sum"),
+        order_count=("transaction_id", "count"),
+        items_purchased=("item_count", "sum"),
+        first_purchase_at=("transaction_at", "min"),
+        last_purchase_at=("transaction_at", "max"),
+    )
+    frames: dict[str, pd.DataFrame] = {
+        "marts.customers": cust,
+        "marts.transactions": tx,
+        "marts.customer_category_spend": ccs,
+        "marts.product_categories": pd.DataFrame(
+            [(c, s, i + 1) for i, (c, s) in enumerate(CATEGORIES)],
+            columns=["category_name", "category_slug", "sort_order"],
+        ),
+        "marts.rfm_segments": pd.DataFrame(
+            [(*row, i + 1) for i, row in enumerate(SEGMENTS)],
+            columns=["rfm_segment", "description", "recommended_action", "sort_order"],
+        ),
+        **_quality_frames(cust),
+    }
+    if with_recs:
+        frames.update(_rec_frames(cust, rng))
+    return frames
+
+
+def _quality_frames(cust: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Quarantine, identity conflicts, an orphan near-match of customer 3, conservation, a stored failure."""
+    conflicts = cust[cust["has_identity_conflict"]]
+    target = cust.iloc[3]
+    return {
+        "quality.quarantined_contacts": pd.DataFrame(
+            {
+                "id": ["", "bad-id"],
+                "username": ["x", "y"],
+                "name": ["No Id", "Bad Date"],
+                "gender": ["F", "M"],
+                "address": ["", ""],
+                "mail": ["a@b.c", "d@e.f"],
+                "birthdate": ["1990-01-01", "1990-13-45"],
+                "_loaded_at_utc": ["", ""],
+                "_source_file": "contacts.csv",
+                "_source_row_number": [4, 9],
+                "reason": ["missing_id", "bad_birthdate"],
+            }
+        ),
+        "quality.quarantined_transactions": pd.DataFrame(
+            {
+                "contact_id": [target["contact_id"][:-1] + "0", "c"],
+                "id": ["orph-1", "neg-1"],
+                "transaction_date": ["2024-06-01 10:00:00.000"] * 2,
+                "amount": ["12.5", "-3"],
+                "item_count": ["1", "1"],
+                "category": ["Books", "Books"],
+                "_loaded_at_utc": ["", ""],
+                "_source_file": "transactions.csv",
+                "_source_row_number": [17, 18],
+                "reason": ["orphan_contact", "negative_amount"],
+            }
+        ),
+        "quality.identity_conflicts": pd.DataFrame(
+            {
+                "contact_id": conflicts["contact_id"],
+                "customer_id": conflicts["customer_id"],
+                "username": conflicts["username"],
+                "full_name": conflicts["full_name"],
+                "email": conflicts["email"],
+                "_source_row_number": [1, 2],
+            }
+        ),
+        "quality.orphan_transaction_candidates": pd.DataFrame(
+            {
+                "transaction_id": ["orph-1"],
+                "contact_id": [target["contact_id"][:-1] + "0"],
+                "candidate_customer_id": [target["customer_id"]],
+                "edit_distance": [1],
+            }
+        ),
+        "quality.row_conservation": pd.DataFrame(
+            {
+                "source": ["contacts", "transactions"],
+                "raw_rows": [len(cust) + 2, 1000],
+                "clean_rows": [len(cust), 998],
+                "quarantined_rows": [2, 2],
+                "collapsed_duplicate_rows": [0, 0],
+                "is_balanced": [True, True],
+            }
+        ),
+        "quality.accepted_values_customers_gender": pd.DataFrame({"value_field": ["X"], "n_records": [7]}),
+    }
+
+
+def _rec_frames(cust: pd.DataFrame, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    names = [c for c, _ in CATEGORIES]
+    rows = [
+        (cid, rank, names[(i + rank) % len(names)], round(1.0 / rank, 3), f"Bought {names[i % len(names)]}")
+        for i, cid in enumerate(cust["customer_id"])
+        for rank in (1, 2, 3)
+    ]
+    return {
+        "marts.next_best_category": pd.DataFrame(
+            rows, columns=["customer_id", "rank", "category", "score", "reason"]
+        ),
+        "marts.category_affinity": pd.DataFrame(
+            [(a, b, float(np.round(rng.uniform(), 3))) for a in names for b in names if a != b],
+            columns=["from_category", "to_category", "score"],
+        ),
+        "marts.next_best_category_evaluation": pd.DataFrame(
+            {
+                "method": ["affinity", "popularity", "random"] * 2,
+                "k": [1, 1, 1, 3, 3, 3],
+                "hit_rate": [0.31, 0.22, 0.14, 0.62, 0.48, 0.43],
+                "coverage": [1.0] * 6,
+                "customers_evaluated": [300] * 6,
+            }
+        ),
+    }
+
+
+def empty_frames() -> dict[str, pd.DataFrame]:
+    """The same tables with no rows (seeds kept), as after a build on empty sources."""
+    frames = demo_frames(customers=20, with_recs=False)
+    keep = ("marts.product_categories", "marts.rfm_segments")
+    return {name: (frame if name in keep else frame.iloc[0:0]) for name, frame in frames.items()}
+
+
+def write_duckdb(path: Path, frames: dict[str, pd.DataFrame]) -> None:
+    """Create every table in a new DuckDB file."""
+    with duckdb.connect(str(path)) as con:
+        for name, frame in frames.items():
+            schema = name.split(".")[0]
+            con.execute(f"create schema if not exists {schema}")
+            con.register("frame", _for_sql(frame))
+            con.execute(f"create or replace table {name} as select * from frame")
+            con.unregister("frame")
+
+
+def _for_sql(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if column.endswith("_date") or column in ("acquisition_month",):
+            out[column] = pd.to_datetime(out[column]).dt.date
+    return out
+
+
+def _pg_type(frame: pd.DataFrame, column: str) -> str:
+    if column.endswith("_date") or column == "acquisition_month":
+        return "date"
+    dtype = frame[column].dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "bigint"
+    if pd.api.types.is_float_dtype(dtype):
+        return (
+            "numeric(14, 2)"
+            if column in ("amount", "total_spend") or column.endswith("_amount")
+            else "double precision"
+        )
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "timestamp"
+    return "text"
+
+
+def write_postgres(dsn: str, frames: dict[str, pd.DataFrame]) -> None:
+    """Create every table in the (empty) Postgres database behind `dsn`."""
+    with psycopg2.connect(dsn) as con, con.cursor() as cur:
+        for name, frame in frames.items():
+            cur.execute(f"create schema if not exists {name.split('.')[0]}")
+            columns = ", ".join(f'"{c}" {_pg_type(frame, c)}' for c in frame.columns)
+            cur.execute(f"create table {name} ({columns})")
+            data = _for_sql(frame).astype(object).where(_for_sql(frame).notna(), None)
+            rows = [
+                tuple(v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in r)
+                for r in data.itertuples(index=False)
+            ]
+            if rows:
+                psycopg2.extras.execute_values(cur, f"insert into {name} values %s", rows)
+
+
+def write_artifacts(target_dir: Path) -> dict[str, int]:
+    """run_results.json / sources.json / manifest.json with known statuses; returns the status counts."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    results = [  # unique_id, status, failures, relation_name, tested model
+        ("model.c360.customers", "success", None, None, ""),
+        ("model.c360.transactions", "success", None, None, ""),
+        ("test.c360.unique_customers_customer_id.1a", "pass", 0, None, "customers"),
+        ("test.c360.not_null_transactions_amount.2b", "pass", 0, None, "transactions"),
+        (
+            "test.c360.accepted_values_customers_gender.3c",
+            "warn",
+            7,
+            '"c360"."quality"."accepted_values_customers_gender"',
+            "customers",
+        ),
+        ("test.c360.relationships_transactions_customer_id.4d", "fail", 2, None, "transactions"),
+    ]
+    run_results = {
+        "metadata": {"generated_at": "2024-07-01T01:05:00Z"},
+        "results": [
+            {
+                "unique_id": u,
+                "status": s,
+                "failures": f,
+                "relation_name": r,
+                "execution_time": 0.1,
+                "message": None,
+            }
+            for u, s, f, r, _ in results
+        ],
+    }
+    manifest = {"nodes": {u: {"attached_node": f"model.c360.{m}"} for u, *_, m in results if m}}
+    sources = {
+        "metadata": {"generated_at": "2024-07-01T01:00:00Z"},
+        "results": [
+            {
+                "unique_id": "source.c360.web.transactions",
+                "status": "pass",
+                "max_loaded_at": "2024-07-01T00:55:00",
+                "snapshotted_at": "2024-07-01T01:00:00",
+                "max_loaded_at_time_ago_in_s": 300.0,
+                "criteria": {
+                    "warn_after": {"count": 24, "period": "hour"},
+                    "error_after": {"count": 48, "period": "hour"},
+                },
+            },
+            {
+                "unique_id": "source.c360.salesforce.contacts",
+                "status": "warn",
+                "max_loaded_at": "2024-06-29T00:00:00",
+                "snapshotted_at": "2024-07-01T01:00:00",
+                "max_loaded_at_time_ago_in_s": 176400.0,
+                "criteria": {
+                    "warn_after": {"count": 24, "period": "hour"},
+                    "error_after": {"count": 72, "period": "hour"},
+                },
+            },
+        ],
+    }
+    (target_dir / "run_results.json").write_text(json.dumps(run_results))
+    (target_dir / "manifest.json").write_text(json.dumps(manifest))
+    (target_dir / "sources.json").write_text(json.dumps(sources))
+    counts: dict[str, int] = {}
+    for _, status, *_ in results:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
