@@ -1,0 +1,234 @@
+"""Faker + numpy generator of the raw Customer 360 files (`python -m data_gen generate`).
+
+Writes `contacts.<fmt>`, `transactions.<fmt>` and `manifest.json` into the output
+directory. One `numpy.random.Generator` seeded from `--seed` drives everything (Faker
+is seeded from it), so the same seed and `--now` give the same bytes.
+
+Behaviour (see `gen_behaviour`): personas with Dirichlet tastes over seven categories,
+planted next-category transitions, acquisition over the window, churn, heavy-tailed
+order counts and spend, weekly and seasonal rhythm. Defects (see the table in
+`gen_defects`) are injected at configurable rates, one kind per defective row, and
+counted exactly in the manifest with the 1-based data row numbers they affect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from data_gen.gen_behaviour import PERSONA_NAMES, simulate_customers, simulate_transactions
+from data_gen.gen_contacts import CONTACT_COLUMNS, Contacts, build_contacts, contact_chunk
+from data_gen.gen_defects import (
+    CONTACT_KINDS,
+    CONTACT_MISSING_COLUMNS,
+    PRESETS,
+    TRANSACTION_KINDS,
+    TRANSACTION_MISSING_COLUMNS,
+    DefectRates,
+    resolve_rates,
+)
+from data_gen.gen_output import TableWriter
+from data_gen.gen_pools import build_pools
+from data_gen.gen_text import DAY_MS
+from data_gen.gen_transactions import (
+    TRANSACTION_COLUMNS,
+    TransactionTable,
+    build_transactions,
+    transaction_chunk,
+)
+
+FORMATS = ("csv", "parquet")
+CHUNK_ROWS = 500_000
+
+
+def _ts_text(ms: int) -> str:
+    """`YYYY-MM-DD HH:MM:SS.mmm` of epoch milliseconds."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _parse_now(text: str) -> datetime:
+    """An ISO timestamp, read as UTC when it has no offset."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--now {text!r} is not an ISO timestamp") from exc
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add every `generate` option to `parser`."""
+    parser.add_argument("--customers", type=_positive_int, required=True, help="number of people to generate")
+    parser.add_argument(
+        "--seed", type=int, default=42, help="random seed; same seed and --now give the same bytes"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output directory (created if missing)")
+    parser.add_argument(
+        "--days", type=_positive_int, default=365, help="history window in days (default 365)"
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="csv", dest="fmt", help="file format (default csv)"
+    )
+    parser.add_argument(
+        "--defects", choices=tuple(PRESETS), default="default",
+        help="defect rate preset (default 'default'); per-kind --rate-* flags override it",
+    )  # fmt: skip
+    for field in dataclasses.fields(DefectRates):
+        parser.add_argument(
+            "--rate-" + field.name.replace("_", "-"), type=float, default=None, dest="rate_" + field.name,
+            metavar="SHARE", help=f"share of rows with defect {field.name} (default preset: {field.default})",
+        )  # fmt: skip
+    parser.add_argument(
+        "--now", type=_parse_now, default=None,
+        help="ISO UTC timestamp the data is generated relative to (default: the current time)",
+    )  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `generate` from parsed CLI arguments; prints one summary line; returns the exit code."""
+    overrides = {f.name: getattr(args, "rate_" + f.name, None) for f in dataclasses.fields(DefectRates)}
+    try:
+        rates = resolve_rates(args.defects, overrides)
+        started = time.perf_counter()
+        manifest = generate(
+            args.customers, args.seed, args.out, args.days, args.fmt, rates, args.now, not args.quiet
+        )
+    except (ValueError, OSError) as exc:
+        print(f"generate: error: {exc}", file=sys.stderr)
+        return 2
+    rows = manifest["files"]["contacts"]["rows"] + manifest["files"]["transactions"]["rows"]
+    print(
+        f"generated {manifest['files']['contacts']['rows']:,} contacts + "
+        f"{manifest['files']['transactions']['rows']:,} transactions ({rows:,} rows) "
+        f"in {time.perf_counter() - started:.1f} s -> {args.out}"
+    )
+    return 0
+
+
+def _row_numbers(rows: np.ndarray, is_copy: np.ndarray, base: np.ndarray, copies: bool) -> list[int]:
+    """1-based output rows showing base rows `base` (only the copies when `copies`)."""
+    hit = np.isin(rows, base) & (is_copy if copies else ~is_copy)
+    return (np.flatnonzero(hit) + 1).tolist()
+
+
+def _manifest_defects(c: Contacts, t: TransactionTable, rates: DefectRates) -> dict[str, dict[str, dict]]:
+    """Per file and kind: rate, row count, 1-based row numbers and a breakdown where useful."""
+    out: dict[str, dict[str, dict]] = {"contacts": {}, "transactions": {}}
+    for file, kinds, table in (("contacts", CONTACT_KINDS, c), ("transactions", TRANSACTION_KINDS, t)):
+        for kind in kinds:
+            base = table.defects[kind]
+            numbers = _row_numbers(table.rows, table.is_copy, base, kind.startswith("duplicate_"))
+            out[file][kind] = {"rate": getattr(rates, kind), "rows": len(numbers), "row_numbers": numbers}
+    miss_c = c.missing[c.defects["contact_missing_value"]]
+    out["contacts"]["contact_missing_value"]["by_column"] = {
+        col: int((miss_c == i).sum()) for i, col in enumerate(CONTACT_MISSING_COLUMNS)
+    }
+    miss_t = t.missing[t.defects["transaction_missing_value"]]
+    out["transactions"]["transaction_missing_value"]["by_column"] = {
+        col: int((miss_t == i).sum()) for i, col in enumerate(TRANSACTION_MISSING_COLUMNS)
+    }
+    shared = c.defects["shared_id"]
+    out["contacts"]["shared_id"]["contact_ids"] = sorted(
+        {c.id_mat[c.id_owner[p]].tobytes().decode() for p in shared}
+    )
+    out["transactions"]["orphan_contact_id"]["by_edit"] = t.orphan_ops
+    return out
+
+
+def generate(
+    customers: int,
+    seed: int,
+    out: Path,
+    days: int = 365,
+    fmt: str = "csv",
+    defects: str | DefectRates = "default",
+    now: datetime | None = None,
+    progress: bool = False,
+) -> dict:
+    """Generate the raw files into `out` and return the manifest (also written to `out/manifest.json`)."""
+    if customers <= 0 or days <= 0:
+        raise ValueError(f"customers ({customers}) and days ({days}) must be positive")
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    rates = resolve_rates(defects)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    now_ms = int(now.timestamp() * 1000)
+    rng = np.random.default_rng(seed)
+    loaded_ms = now_ms - int(rng.integers(5 * 60_000, 55 * 60_000))  # the batch landed within the hour
+    stale_ms = loaded_ms - int(rng.integers(3 * DAY_MS, 10 * DAY_MS))
+    end_ms = loaded_ms - 10 * 60_000
+    start_ms = end_ms - days * DAY_MS
+
+    pools = build_pools(rng)
+    cust = simulate_customers(rng, customers, start_ms, end_ms, now_ms // DAY_MS)
+    tx = simulate_transactions(rng, cust, start_ms, days)
+    contacts = build_contacts(rng, cust, pools, rates)
+    table = build_transactions(rng, tx, contacts, rates, now_ms, stale_ms)
+
+    out.mkdir(parents=True, exist_ok=True)
+    loaded = (_ts_text(loaded_ms), _ts_text(stale_ms))
+    total = len(contacts.rows) + len(table.rows)
+    with tqdm(total=total, unit="row", unit_scale=True, file=sys.stderr, disable=not progress) as bar:
+        jobs = (
+            (
+                "contacts",
+                CONTACT_COLUMNS,
+                contacts.rows,
+                lambda r, csv: contact_chunk(contacts, r, csv, loaded),
+            ),
+            (
+                "transactions",
+                TRANSACTION_COLUMNS,
+                table.rows,
+                lambda r, csv: transaction_chunk(table, contacts, r, csv, loaded),
+            ),
+        )
+        for name, columns, order, chunk in jobs:
+            bar.set_description(name)
+            with TableWriter(out / f"{name}.{fmt}", columns, fmt) as writer:
+                for lo in range(0, len(order), CHUNK_ROWS):
+                    rows = order[lo : lo + CHUNK_ROWS]
+                    writer.write(chunk(rows, writer.is_csv))
+                    bar.update(len(rows))
+
+    manifest = {
+        "generator": "data_gen.generator",
+        "seed": seed,
+        "customers": customers,
+        "days": days,
+        "format": fmt,
+        "now": _ts_text(now_ms),
+        "loaded_at_utc": loaded[0],
+        "stale_loaded_at_utc": loaded[1],
+        "window_start_utc": _ts_text(start_ms),
+        "window_end_utc": _ts_text(end_ms),
+        "defect_rates": dataclasses.asdict(rates),
+        "files": {
+            "contacts": {"file": f"contacts.{fmt}", "rows": int(len(contacts.rows)), "people": customers},
+            "transactions": {
+                "file": f"transactions.{fmt}",
+                "rows": int(len(table.rows)),
+                "purchases": int(len(tx.customer)),
+                "buyers": int((cust.order_count > 0).sum()),
+            },
+        },
+        "personas": {name: int((cust.persona == i).sum()) for i, name in enumerate(PERSONA_NAMES)},
+        "defects": _manifest_defects(contacts, table, rates),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
