@@ -58,7 +58,8 @@ def test_sample_quarantine_and_identity_conflicts(duckdb_warehouse_sample: Wareh
     assert list(conflicts["username"]) == list(rows["username"])
 
 
-def _check_conservation(warehouse: Warehouse) -> None:
+def check_row_conservation(warehouse: Warehouse) -> None:
+    """raw = clean + quarantined + collapsed for both sources, recounted from the files and tables."""
     raw_dir = warehouse.raw_dir
     table = warehouse.query("select * from quality.row_conservation order by source").set_index("source")
     raw_counts = {
@@ -84,4 +85,4 @@ def _check_conservation(warehouse: Warehouse) -> None:
 
 
 def test_row_conservation_sample(duckdb_warehouse_sample: Warehouse) -> None:
-    _check_conservation(duckdb_warehouse_sample)
+    check_row_conservation(duckdb_warehouse_sample)
