@@ -1,0 +1,91 @@
+-- The recommender replayed at the evaluation cutoff: the top 3 lists of the production model
+-- and of the two baselines, computed by the same macro (recs_recommend) from TRAINING
+-- purchases only (dated before next_best_category_cutoff.cutoff_date), for every customer
+-- with at least one training purchase. Nothing dated on or after the cutoff is read here.
+
+with
+
+cutoff as (
+
+    select * from {{ ref('next_best_category_cutoff') }}
+
+),
+
+transactions as (
+
+    select * from {{ ref('transactions') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('customers') }}
+
+),
+
+product_categories as (
+
+    select * from {{ ref('product_categories') }}
+
+),
+
+training_purchases as (
+
+    select transactions.*
+    from transactions
+    inner join cutoff
+        on transactions.transaction_date < cutoff.cutoff_date
+
+),
+
+training_customers as (
+
+    select distinct customer_id
+    from training_purchases
+
+),
+
+{% for method in ['model', 'popularity', 'cohort'] %}
+{{ method }}_recommendations as (
+
+    {{ c360.recs_recommend(
+        purchases='training_purchases',
+        customers='customers',
+        categories='product_categories',
+        as_of='(select cast(cutoff_date as ' ~ dbt.type_timestamp() ~ ') from cutoff)',
+        method=method,
+        k=3,
+    ) | indent(4) }}
+
+),
+
+{% endfor %}
+unioned as (
+
+    {% for method in ['model', 'popularity', 'cohort'] -%}
+    select '{{ method }}' as method, * from {{ method }}_recommendations
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        unioned.method,
+        unioned.customer_id,
+        unioned.rank,
+        unioned.category,
+        unioned.score,
+        unioned.reason,
+        unioned.is_new_category,
+        cutoff.cutoff_date
+
+    from unioned
+    inner join training_customers
+        on training_customers.customer_id = unioned.customer_id
+    cross join cutoff
+
+)
+
+select * from final
