@@ -1,0 +1,247 @@
+"""Every named metric, on DuckDB and Postgres, against an independent pandas computation.
+
+The warehouses are the shared session fixtures of tests/conftest.py (generated data set,
+built with `dbt build`, own DuckDB file / Postgres database and DBT_TARGET_PATH).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from c360.metrics import MetricsClient
+from tests.metrics_expected import (
+    MartFrames,
+    assert_frames_match,
+    client_for,
+    first_purchase,
+    read_marts,
+    transaction_metrics,
+    truncate,
+    with_customer,
+)
+
+TRANSACTION_METRICS = [
+    "total_spend",
+    "order_count",
+    "items_sold",
+    "active_customers",
+    "average_order_value",
+    "spend_per_customer",
+]
+
+
+def _middle_window(frames: MartFrames, days: int) -> tuple[dt.date, dt.date]:
+    """A `days`-long date window in the middle of the data's time range."""
+    times = frames.transactions["transaction_at"]
+    middle = (times.min() + (times.max() - times.min()) / 2).date()
+    return middle - dt.timedelta(days=days // 2), middle + dt.timedelta(days=days - days // 2 - 1)
+
+
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def built(request: pytest.FixtureRequest) -> tuple[MetricsClient, MartFrames]:
+    """(metrics client, mart frames) for each engine's generated warehouse."""
+    name = "duckdb_warehouse_generated" if request.param == "duckdb" else "pg_warehouse_generated"
+    warehouse = request.getfixturevalue(name)
+    return client_for(warehouse), read_marts(warehouse)
+
+
+def test_transaction_metrics_by_month_and_category(built: tuple[MetricsClient, MartFrames]) -> None:
+    client, frames = built
+    got = client.query(TRANSACTION_METRICS, group_by=["transaction__category"], time_grain="month")
+    tx = frames.transactions.assign(
+        metric_time__month=truncate(frames.transactions["transaction_at"], "month")
+    )
+    tx = tx.rename(columns={"category": "transaction__category"})
+    expected = transaction_metrics(tx, ["metric_time__month", "transaction__category"])
+    assert len(expected) > 20
+    assert_frames_match(got, expected, ["metric_time__month", "transaction__category"])
+
+
+@pytest.mark.parametrize("dimension", ["rfm_segment", "age_band", "gender", "state"])
+def test_transaction_metrics_by_customer_dimension(
+    built: tuple[MetricsClient, MartFrames], dimension: str
+) -> None:
+    client, frames = built
+    key = f"customer__{dimension}"
+    got = client.query(TRANSACTION_METRICS, group_by=[key])
+    expected = transaction_metrics(with_customer(frames, [dimension]), [key])
+    assert len(expected) >= 2
+    assert_frames_match(got, expected, [key])
+
+
+@pytest.mark.parametrize("grain", ["day", "week", "quarter", "year"])
+def test_total_spend_at_every_time_grain(built: tuple[MetricsClient, MartFrames], grain: str) -> None:
+    client, frames = built
+    column = f"metric_time__{grain}"
+    got = client.query(["total_spend", "order_count"], time_grain=grain)
+    tx = frames.transactions.assign(**{column: truncate(frames.transactions["transaction_at"], grain)})
+    expected = transaction_metrics(tx, [column])[[column, "total_spend", "order_count"]]
+    assert_frames_match(got, expected, [column])
+
+
+def test_category_spend_and_share_metrics(built: tuple[MetricsClient, MartFrames]) -> None:
+    client, frames = built
+    slugs = sorted(frames.transactions["category_slug"].unique())
+    assert len(slugs) == 7
+    names = [f"{s}_spend" for s in slugs] + [f"{s}_spend_share" for s in slugs]
+    got = client.query(names, time_grain="month")
+    tx = frames.transactions.assign(
+        metric_time__month=truncate(frames.transactions["transaction_at"], "month")
+    )
+    by_cat = tx.pivot_table(
+        index="metric_time__month", columns="category_slug", values="amount", aggfunc="sum", fill_value=0.0
+    )
+    total = by_cat.sum(axis=1)
+    expected = pd.DataFrame(index=by_cat.index)
+    for slug in slugs:
+        expected[f"{slug}_spend"] = by_cat[slug]
+        expected[f"{slug}_spend_share"] = by_cat[slug] / total
+    assert_frames_match(got, expected.reset_index(), ["metric_time__month"])
+    # Shares of one month add up to 1.
+    assert np.allclose(got[[f"{s}_spend_share" for s in slugs]].sum(axis=1), 1.0)
+
+
+def test_customer_metrics_by_acquisition_month(built: tuple[MetricsClient, MartFrames]) -> None:
+    client, frames = built
+    names = ["new_customers", "purchasing_customers", "repeat_customers", "repeat_purchase_rate"]
+    got = client.query(names, time_grain="month")
+    first = first_purchase(frames).assign(metric_time__month=lambda f: truncate(f["first_at"], "month"))
+    grouped = first.groupby("metric_time__month")
+    expected = pd.DataFrame(
+        {
+            "new_customers": grouped.size().astype("float64"),
+            "purchasing_customers": grouped.size().astype("float64"),
+            "repeat_customers": grouped["orders"].apply(lambda s: float((s >= 2).sum())),
+        }
+    )
+    expected["repeat_purchase_rate"] = expected["repeat_customers"] / expected["purchasing_customers"]
+    assert_frames_match(got, expected.reset_index(), ["metric_time__month"])
+
+
+@pytest.mark.parametrize("dimension", ["state", "rfm_segment"])
+def test_customer_metrics_by_customer_dimension(
+    built: tuple[MetricsClient, MartFrames], dimension: str
+) -> None:
+    client, frames = built
+    key = f"customer__{dimension}"
+    names = ["customer_count", "repeat_purchase_rate", "avg_days_since_last_purchase"]
+    got = client.query(names, group_by=[key])
+    cu = frames.customers.merge(first_purchase(frames), left_on="customer_id", right_index=True, how="left")
+    cu[key] = cu[dimension]
+    grouped = cu.groupby(key, dropna=False)
+    buyers = grouped["orders"].apply(lambda s: float((s >= 1).sum()))
+    expected = pd.DataFrame(
+        {
+            "customer_count": grouped.size().astype("float64"),
+            "repeat_purchase_rate": grouped["orders"].apply(lambda s: float((s >= 2).sum()))
+            / buyers.replace(0, np.nan),
+            "avg_days_since_last_purchase": grouped["days_since_last_purchase"].mean(),
+        }
+    )
+    assert_frames_match(got, expected.reset_index(), [key])
+
+
+def test_trailing_30d_spend_by_day(built: tuple[MetricsClient, MartFrames]) -> None:
+    client, frames = built
+    start, end = _middle_window(frames, days=45)
+    got = client.query(["trailing_30d_spend"], time_grain="day", start=start, end=end)
+    daily = frames.transactions.groupby(truncate(frames.transactions["transaction_at"], "day"))[
+        "amount"
+    ].sum()
+    days = pd.date_range(start, end, freq="D").astype("datetime64[us]")
+    expected = pd.DataFrame(
+        {
+            "metric_time__day": days,
+            # 30 days up to and including the day: (day - 29 days) .. day.
+            "trailing_30d_spend": [
+                daily[(daily.index > d - pd.Timedelta(days=30)) & (daily.index <= d)].sum() for d in days
+            ],
+        }
+    )
+    assert (expected["trailing_30d_spend"] > 0).all()
+    assert_frames_match(got, expected, ["metric_time__day"])
+
+
+def test_spend_mom_growth(built: tuple[MetricsClient, MartFrames]) -> None:
+    client, frames = built
+    got = client.query(["total_spend", "spend_mom_growth"], time_grain="month")
+    monthly = frames.transactions.groupby(truncate(frames.transactions["transaction_at"], "month"))[
+        "amount"
+    ].sum()
+    previous = monthly.copy()
+    previous.index = previous.index + pd.DateOffset(months=1)
+    # MetricFlow returns every month that has spend itself or in the month before.
+    months = monthly.index.union(previous.index)
+    current, before = monthly.reindex(months), previous.reindex(months)
+    growth = (current - before) / before
+    expected = pd.DataFrame({"total_spend": current, "spend_mom_growth": growth})
+    expected.index.name = "metric_time__month"
+    assert growth.notna().sum() >= 6
+    assert_frames_match(got, expected.reset_index(), ["metric_time__month"])
+
+
+def test_filters_and_time_range(built: tuple[MetricsClient, MartFrames]) -> None:
+    client, frames = built
+    start, end = _middle_window(frames, days=90)
+    where = {"customer__gender": ["F"], "transaction__category": ["Books", "Clothing, Shoes & Accessories"]}
+    got = client.query(
+        ["total_spend", "active_customers"],
+        group_by=["customer__age_band"],
+        time_grain="month",
+        where=where,
+        start=start,
+        end=end,
+    )
+    tx = with_customer(frames, ["gender", "age_band"])
+    month = truncate(tx["transaction_at"], "month")
+    # MetricFlow widens start/end to whole periods of the queried grain (here: months).
+    first_month, last_month = (truncate(pd.Series([pd.Timestamp(d)]), "month")[0] for d in (start, end))
+    tx = tx[
+        (tx["customer__gender"] == "F")
+        & tx["category"].isin(where["transaction__category"])
+        & (month >= first_month)
+        & (month <= last_month)
+    ].assign(metric_time__month=month)
+    expected = transaction_metrics(tx, ["metric_time__month", "customer__age_band"])
+    expected = expected[["metric_time__month", "customer__age_band", "total_spend", "active_customers"]]
+    assert len(expected) >= 6
+    assert_frames_match(got, expected, ["metric_time__month", "customer__age_band"])
+
+
+def test_saved_queries(built: tuple[MetricsClient, MartFrames]) -> None:
+    client, frames = built
+    assert client.saved_query_names() == ["cohort_retention", "monthly_spend_by_category", "segment_summary"]
+
+    monthly = client.saved_query("monthly_spend_by_category")
+    tx = frames.transactions.assign(
+        metric_time__month=truncate(frames.transactions["transaction_at"], "month")
+    )
+    expected = transaction_metrics(
+        tx.rename(columns={"category": "transaction__category"}),
+        ["metric_time__month", "transaction__category"],
+    )
+    keys = ["metric_time__month", "transaction__category"]
+    assert_frames_match(monthly, expected[[*keys, "total_spend", "order_count", "active_customers"]], keys)
+
+    cohorts = client.saved_query("cohort_retention")
+    cohort_of = truncate(first_purchase(frames)["first_at"], "month").rename(
+        "customer__acquisition_month__month"
+    )
+    tx = tx.merge(cohort_of, left_on="customer_id", right_index=True)
+    keys = ["metric_time__month", "customer__acquisition_month__month"]
+    expected = (
+        tx.groupby(keys)["customer_id"].nunique().astype("float64").rename("active_customers").reset_index()
+    )
+    assert_frames_match(cohorts, expected, keys)
+    # Retention: a cohort is fully active in its own month.
+    own = cohorts[cohorts[keys[0]] == cohorts[keys[1]]]
+    sizes = cohort_of.value_counts()
+    assert (own.set_index(keys[1])["active_customers"] == sizes.reindex(own[keys[1]]).to_numpy()).all()
+
+    segments = client.saved_query("segment_summary")
+    assert set(segments["customer__rfm_segment"]) == set(frames.customers["rfm_segment"])
+    assert segments["customer_count"].sum() == len(frames.customers)
