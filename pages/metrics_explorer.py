@@ -1,16 +1,169 @@
-"""Metrics explorer: self-service queries over the MetricFlow semantic layer."""
+"""Metrics explorer: self-service queries over the MetricFlow semantic layer, state kept in the URL."""
 
 from __future__ import annotations
 
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
-from c360.app_ui import guarded
+from c360 import app_metrics
+from c360.app_ui import guarded, warehouse
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+KEYS = ("mx_metrics", "mx_group_by", "mx_grain", "mx_filter_dim", "mx_filter_values", "mx_start", "mx_end")
+
+
+def restore_from_url(metric_names: list[str]) -> None:
+    """First visit in this session: put the view in the URL into the widgets (names checked later)."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    state = app_metrics.state_from_params(params)
+    metrics = [m for m in state.metrics if m in metric_names]
+    default = ["total_spend"] if "total_spend" in metric_names else metric_names[:1]
+    st.session_state["mx_metrics"] = metrics or default
+    st.session_state["mx_group_by"] = list(state.group_by)
+    st.session_state["mx_grain"] = (
+        state.grain if state.grain in GRAINS else ("month" if not metrics else None)
+    )
+    st.session_state["mx_filter_dim"] = state.filter_dim
+    st.session_state["mx_filter_values"] = list(state.filter_values)
+    st.session_state["mx_start"] = state.start
+    st.session_state["mx_end"] = state.end
+
+
+def keep_valid(key: str, options: list) -> None:
+    """Drop choices (from the URL or an earlier metric choice) that the current options do not offer."""
+    value = st.session_state.get(key)
+    if isinstance(value, list):
+        st.session_state[key] = [v for v in value if v in options]
+    elif value not in options:
+        st.session_state[key] = None if None in options else options[0]
+
+
+def controls(version: float) -> app_metrics.ExplorerState | None:
+    """The pickers; returns the chosen view (None until a metric is picked)."""
+    catalog = app_metrics.catalog(version)
+    names = list(catalog["name"])
+    labels = dict(zip(catalog["name"], catalog["label"], strict=True))
+    if "mx_metrics" not in st.session_state:
+        restore_from_url(names)
+    keep_valid("mx_metrics", names)
+    metrics = st.multiselect("Metrics", names, format_func=labels.__getitem__, key="mx_metrics")
+    if not metrics:
+        st.info("Pick one or more metrics.")
+        return None
+    dims = app_metrics.dimensions(version, tuple(metrics))
+    categorical = dims[dims["kind"] == "categorical"]
+    dim_labels = dict(zip(categorical["name"], categorical["label"], strict=True))
+    grains = [None, *[g for g in GRAINS if "metric_time" in set(dims["name"])]]
+    left, middle, right = st.columns(3)
+    keep_valid("mx_group_by", list(dim_labels))
+    group_by = left.multiselect(
+        "Group by (valid for every chosen metric)",
+        list(dim_labels),
+        format_func=lambda n: f"{dim_labels[n]} ({n})",
+        key="mx_group_by",
+    )
+    keep_valid("mx_grain", grains)
+    grain = middle.selectbox("Time grain", grains, format_func=lambda g: g or "No time axis", key="mx_grain")
+    start = right.date_input("From", value=None, key="mx_start")
+    end = right.date_input("To", value=None, key="mx_end")
+    keep_valid("mx_filter_dim", [None, *dim_labels])
+    filter_dim = left.selectbox(
+        "Filter on",
+        [None, *dim_labels],
+        key="mx_filter_dim",
+        format_func=lambda n: "No filter" if n is None else dim_labels[n],
+    )
+    values: list[str] = []
+    if filter_dim:
+        options = app_metrics.dimension_values(version, warehouse(), metrics[0], filter_dim)
+        keep_valid("mx_filter_values", options)
+        values = middle.multiselect(f"{dim_labels[filter_dim]} is one of", options, key="mx_filter_values")
+    return app_metrics.ExplorerState(
+        metrics=tuple(metrics),
+        group_by=tuple(group_by),
+        grain=grain,
+        filter_dim=filter_dim if values else None,
+        filter_values=tuple(values),
+        start=start,
+        end=end,
+    )
+
+
+def chart(frame: pd.DataFrame, state: app_metrics.ExplorerState, labels: dict[str, str]) -> None:
+    """A line over time, bars per group, or headline numbers."""
+    time_column = f"metric_time__{state.grain}" if state.grain else None
+    long = frame.melt(
+        id_vars=[c for c in frame.columns if c not in state.metrics],
+        value_vars=list(state.metrics),
+        var_name="metric",
+        value_name="value",
+    )
+    long["metric"] = long["metric"].map(labels)
+    color = state.group_by[0] if state.group_by else "metric"
+    if time_column and time_column in frame.columns:
+        figure = px.line(
+            long,
+            x=time_column,
+            y="value",
+            color=color,
+            line_dash="metric" if state.group_by else None,
+            markers=True,
+            labels={time_column: "", "value": ""},
+        )
+    elif state.group_by:
+        figure = px.bar(
+            long,
+            x=state.group_by[0],
+            y="value",
+            color="metric",
+            barmode="group",
+            facet_col=state.group_by[1] if len(state.group_by) > 1 else None,
+            labels={"value": ""},
+        )
+    else:
+        columns = st.columns(len(state.metrics))
+        for column, metric in zip(columns, state.metrics, strict=True):
+            value = frame[metric].iloc[0] if not frame.empty else None
+            column.metric(labels[metric], "—" if value is None or pd.isna(value) else f"{value:,.2f}")
+        return
+    figure.update_layout(margin={"t": 10}, legend_title_text="")
+    st.plotly_chart(figure, width="stretch")
 
 
 def render() -> None:
     """The page body."""
     st.title("Metrics explorer")
-    st.info("The semantic-layer client `c360.metrics` is not available yet. Run `make build` once it lands.")
+    wh = warehouse()
+    version = app_metrics.manifest_version()
+    if not version:
+        st.info("No semantic manifest yet (`semantic_manifest.json`). Run `make build`.")
+        return
+    state = controls(version)
+    if state is None:
+        st.query_params.from_dict({})
+        return
+    st.query_params.from_dict(app_metrics.state_to_params(state))
+    frame, sql = app_metrics.run(version, wh, state)
+    catalog = app_metrics.catalog(version)
+    labels = dict(zip(catalog["name"], catalog["label"], strict=True))
+    if frame.empty:
+        st.warning("No rows for this query; widen the date range or the filter.")
+    else:
+        chart(frame, state, labels)
+    st.dataframe(frame, hide_index=True, height=260)
+    left, right = st.columns([1, 3])
+    left.download_button(
+        "Download CSV",
+        frame.to_csv(index=False).encode("utf-8"),
+        file_name="metrics.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    right.caption("The address bar holds this view: copy the URL to share it.")
+    with st.expander("Generated SQL"):
+        st.code(sql, language="sql")
 
 
 guarded(render)

@@ -404,3 +404,9 @@ def test_app_does_not_hold_the_file_and_reports_a_running_build(tmp_path: Path, 
             assert any("being rebuilt" in i.value for i in at.info)
         finally:
             proc.kill()
+
+
+def test_metrics_explorer_without_a_semantic_manifest_says_make_build(demo_db: Path, use_db) -> None:
+    use_db(demo_db)
+    at = open_page(PAGES[5])
+    assert any("semantic manifest" in i.value and "make build" in i.value for i in at.info)

@@ -1,0 +1,176 @@
+"""The Metrics explorer's access to the semantic layer (`c360.metrics`), cached and made friendly.
+
+Everything the user picks reaches SQL only through `MetricsClient`, which checks names
+against the catalog and values against an allow-list pattern. Results are cached with a
+TTL and keyed by the semantic manifest's and the warehouse's versions, so a rebuild shows.
+The explorer's state round-trips through the URL (`st.query_params`) with
+`state_from_params` / `state_to_params`, so a view can be shared and restored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from c360.app_data import TTL_SECONDS
+from c360.app_db import AppDataError, Warehouse
+
+FILTER_VALUE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ExplorerState:
+    """One explorer view: what the URL stores and what a query needs."""
+
+    metrics: tuple[str, ...] = ()
+    group_by: tuple[str, ...] = ()
+    grain: str | None = None
+    filter_dim: str | None = None
+    filter_values: tuple[str, ...] = ()
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+def _client() -> Any:
+    """A `c360.metrics.MetricsClient` for the current environment, or a friendly AppDataError."""
+    try:
+        from c360 import metrics
+    except ImportError as exc:
+        raise AppDataError(
+            f"The semantic-layer client `c360.metrics` is not available ({exc}). "
+            "Install the requirements (`make setup`) and run `make build`."
+        ) from exc
+    try:
+        return metrics.MetricsClient.from_env()
+    except ValueError as exc:
+        raise AppDataError(str(exc)) from exc
+
+
+def _friendly(exc: Exception) -> AppDataError:
+    """Turn the client's exceptions into messages that say what to do."""
+    name = type(exc).__name__
+    if isinstance(exc, FileNotFoundError):
+        return AppDataError(f"No semantic manifest yet ({exc}). Run `make build`.")
+    if name == "WarehouseBusyError":
+        return AppDataError(
+            "The warehouse is being rebuilt right now (the file is locked); refresh in a moment."
+        )
+    if name == "MetricsQueryError":
+        return AppDataError(f"The semantic layer cannot answer this query: {exc}")
+    return AppDataError(
+        f"The metrics query failed: {str(exc).splitlines()[0] if str(exc) else name}. "
+        "Rebuilding may help: `make build`."
+    )
+
+
+def manifest_version() -> float:
+    """Modification time of the semantic manifest (0 when it is missing): part of every cache key."""
+    from c360.app_artifacts import target_path
+
+    path = target_path() / "semantic_manifest.json"
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+def _call(method: str, *args: Any, **kwargs: Any) -> Any:
+    client = _client()
+    try:
+        return getattr(client, method)(*args, **kwargs)
+    except AppDataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every client failure becomes a message, logged by the page guard
+        raise _friendly(exc) from exc
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def catalog(manifest: float) -> pd.DataFrame:
+    """Metrics with label, description and type, sorted by label."""
+    rows = [
+        {"name": m.name, "label": m.label, "description": m.description, "type": m.type}
+        for m in _call("catalog")
+    ]
+    frame = pd.DataFrame(rows, columns=["name", "label", "description", "type"])
+    return frame.sort_values("label", key=lambda s: s.str.lower()).reset_index(drop=True)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def dimensions(manifest: float, metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Dimensions valid for every chosen metric: name, label, kind (`categorical`/`time`), grains."""
+    found = _call("dimensions", list(metrics))
+    return pd.DataFrame(
+        [{"name": d.name, "label": d.label, "kind": d.kind, "grains": tuple(d.grains)} for d in found],
+        columns=["name", "label", "kind", "grains"],
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def dimension_values(manifest: float, wh: Warehouse, metric: str, dimension: str) -> list[str]:
+    """The values a categorical dimension takes (via the semantic layer, grouped by it)."""
+    frame = _call("query", [metric], group_by=[dimension], limit=FILTER_VALUE_LIMIT)
+    column = dimension if dimension in frame.columns else str(frame.columns[0])
+    return sorted(str(v) for v in frame[column].dropna().unique())
+
+
+def _query_args(state: ExplorerState) -> dict[str, Any]:
+    where = (
+        {state.filter_dim: list(state.filter_values)} if state.filter_dim and state.filter_values else None
+    )
+    end = state.end + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if state.end else None
+    return {
+        "group_by": list(state.group_by),
+        "time_grain": state.grain,
+        "where": where,
+        "start": state.start,
+        "end": end,
+    }
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def run(manifest: float, wh: Warehouse, state: ExplorerState) -> tuple[pd.DataFrame, str]:
+    """The query's result and the SQL the semantic layer generated for it."""
+    args = _query_args(state)
+    frame = _call("query", list(state.metrics), **args)
+    sql = _call("sql", list(state.metrics), **args)
+    return frame, sql
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def state_from_params(params: Mapping[str, list[str]]) -> ExplorerState:
+    """Read a view from URL query parameters (`metric`, `group_by`, `grain`, `filter`, `start`, `end`).
+
+    Values are not trusted: the page keeps only names that are in the catalog / valid dimensions.
+    """
+    filters = [f.split(":", 1) for f in params.get("filter", []) if ":" in f]
+    filter_dim = filters[0][0] if filters else None
+    return ExplorerState(
+        metrics=tuple(params.get("metric", [])),
+        group_by=tuple(params.get("group_by", [])),
+        grain=(params.get("grain") or [None])[0],
+        filter_dim=filter_dim,
+        filter_values=tuple(v for d, v in filters if d == filter_dim),
+        start=_parse_date((params.get("start") or [None])[0]),
+        end=_parse_date((params.get("end") or [None])[0]),
+    )
+
+
+def state_to_params(state: ExplorerState) -> dict[str, list[str]]:
+    """The URL query parameters of a view (lists; empty ones left out)."""
+    params: dict[str, list[str]] = {
+        "metric": list(state.metrics),
+        "group_by": list(state.group_by),
+        "grain": [state.grain] if state.grain else [],
+        "filter": [f"{state.filter_dim}:{v}" for v in state.filter_values] if state.filter_dim else [],
+        "start": [state.start.isoformat()] if state.start else [],
+        "end": [state.end.isoformat()] if state.end else [],
+    }
+    return {k: v for k, v in params.items() if v}
