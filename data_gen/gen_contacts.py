@@ -79,8 +79,13 @@ def _address(rng: np.random.Generator, pools: Pools, n: int) -> pa.Array:
     return pc.binary_join_element_wise(pc.binary_join_element_wise(head, street, " "), locality, ", ")
 
 
-def build_contacts(rng: np.random.Generator, cust: Customers, pools: Pools, rates: DefectRates) -> Contacts:
-    """People with names, usernames, emails and addresses, then their contact defects."""
+def build_contacts(
+    rng: np.random.Generator, cust: Customers, pools: Pools, rates: DefectRates, stale_ms: int
+) -> Contacts:
+    """People with names, usernames, emails and addresses, then their contact defects.
+
+    Stale-batch rows are people who already existed at the old load (`stale_ms`).
+    """
     n = len(cust.age)
     first = pools.female_first + pools.male_first
     female_n, male_n = len(pools.female_first), len(pools.male_first)
@@ -108,7 +113,7 @@ def build_contacts(rng: np.random.Generator, cust: Customers, pools: Pools, rate
     missing_rows = picker.pick(round(rates.contact_missing_value * n))
     missing = np.full(n, -1, dtype=np.int64)
     missing[missing_rows] = rng.integers(0, len(CONTACT_MISSING_COLUMNS), len(missing_rows))
-    stale_rows = picker.pick(round(rates.contact_stale_batch * n))
+    stale_rows = picker.pick(round(rates.contact_stale_batch * n), cust.first_ms < stale_ms)
     stale = np.zeros(n, dtype=bool)
     stale[stale_rows] = True
     dup_src = picker.pick(round(rates.duplicate_contact * n))

@@ -18,18 +18,23 @@ from data_gen.gen_text import csv_quote
 
 
 class TableWriter:
-    """Writes one raw file chunk by chunk; use as a context manager."""
+    """Writes one raw file chunk by chunk into `<path>.partial`; use as a context manager.
+
+    On success the file stays `.partial` until `publish` renames it, so a failed or
+    interrupted run never leaves a half-written file under the final name.
+    """
 
     def __init__(self, path: Path, columns: list[str], fmt: str) -> None:
         """Open `path` for `fmt` (`csv` or `parquet`) with the given header."""
-        self.path, self.columns, self.fmt = path, columns, fmt
+        self.final, self.columns, self.fmt = path, columns, fmt
+        self.path = path.with_name(path.name + ".partial")
         self.rows = 0
         if fmt == "csv":
-            self._csv = path.open("wb")
+            self._csv = self.path.open("wb")
             self._csv.write((",".join(csv_quote(c) for c in columns) + "\n").encode())
         else:
             schema = pa.schema([(c, pa.string()) for c in columns])
-            self._pq = pq.ParquetWriter(path, schema, compression="snappy")
+            self._pq = pq.ParquetWriter(self.path, schema, compression="snappy")
 
     @property
     def is_csv(self) -> bool:
@@ -60,6 +65,10 @@ class TableWriter:
             self._pq.close()
         if exc_type is not None:
             self.path.unlink(missing_ok=True)
+
+    def publish(self) -> None:
+        """Move the finished file to its final name (atomic on one file system)."""
+        self.path.replace(self.final)
 
 
 def blank(arr: pa.Array, mask: np.ndarray, csv: bool) -> pa.Array:

@@ -17,7 +17,10 @@ import pyarrow as pa
 
 DAY_MS = 86_400_000
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_HEX_PAIRS = np.stack([_HEX.repeat(16), np.tile(_HEX, 16)], axis=1)  # (256, 2)
+# two hex characters per byte value, as one little-endian uint16 each
+_HEX_PAIRS = np.ascontiguousarray(np.stack([_HEX.repeat(16), np.tile(_HEX, 16)], axis=1)).view(np.uint16)[
+    :, 0
+]
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def uuid_matrix(raw: np.ndarray) -> np.ndarray:
     b = raw.copy()
     b[:, 6] = (b[:, 6] & 0x0F) | 0x40
     b[:, 8] = (b[:, 8] & 0x3F) | 0x80
-    hexed = _HEX_PAIRS[b].reshape(len(b), 32)
+    hexed = _HEX_PAIRS[b].view(np.uint8)  # (n, 32)
     out = np.empty((len(b), 36), dtype=np.uint8)
     out[:, 0:8] = hexed[:, 0:8]
     out[:, 9:13] = hexed[:, 8:12]

@@ -177,7 +177,7 @@ def generate(
     pools = build_pools(rng)
     cust = simulate_customers(rng, customers, start_ms, end_ms, now_ms // DAY_MS)
     tx = simulate_transactions(rng, cust, start_ms, days)
-    contacts = build_contacts(rng, cust, pools, rates)
+    contacts = build_contacts(rng, cust, pools, rates, stale_ms)
     table = build_transactions(rng, tx, contacts, rates, now_ms, stale_ms)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -198,6 +198,7 @@ def generate(
                 lambda r, csv: transaction_chunk(table, contacts, r, csv, loaded),
             ),
         )
+        writers = []
         for name, columns, order, chunk in jobs:
             bar.set_description(name)
             with TableWriter(out / f"{name}.{fmt}", columns, fmt) as writer:
@@ -205,6 +206,11 @@ def generate(
                     rows = order[lo : lo + CHUNK_ROWS]
                     writer.write(chunk(rows, writer.is_csv))
                     bar.update(len(rows))
+            writers.append(writer)
+    # both files are complete: swap them in, then write the manifest that describes them
+    (out / "manifest.json").unlink(missing_ok=True)
+    for writer in writers:
+        writer.publish()
 
     manifest = {
         "generator": "data_gen.generator",
@@ -230,5 +236,7 @@ def generate(
         "personas": {name: int((cust.persona == i).sum()) for i, name in enumerate(PERSONA_NAMES)},
         "defects": _manifest_defects(contacts, table, rates),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    partial = out / "manifest.json.partial"
+    partial.write_text(json.dumps(manifest, indent=1) + "\n")
+    partial.replace(out / "manifest.json")
     return manifest

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from scipy.stats import chi2_contingency
 
 from data_gen import generator
 from data_gen.gen_behaviour import CATEGORIES, simulate_customers, simulate_transactions
+from data_gen.gen_text import assemble, literal, tenths_seg, timestamp_matrix, uuid_matrix
 
 NOW = datetime(2024, 5, 9, 10, 0, tzinfo=UTC)
 SAMPLE = Path("/work/shared/exercise_sample")
@@ -133,6 +135,10 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
     runs = [(tmp_path / "a", 5), (tmp_path / "b", 5), (tmp_path / "c", 6)]
     for out, seed in runs:
         generator.generate(300, seed, out, days=120, now=NOW)
+    first_run = {p.name: p.read_bytes() for p in (tmp_path / "a").iterdir()}
+    generator.generate(300, 5, tmp_path / "a", days=120, now=NOW)  # rerun into the same directory
+    assert {p.name: p.read_bytes() for p in (tmp_path / "a").iterdir()} == first_run
+    assert sorted(first_run) == ["contacts.csv", "manifest.json", "transactions.csv"]  # no .partial left
     for name in ("contacts.csv", "transactions.csv", "manifest.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
         assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "c" / name).read_bytes(), name
@@ -256,3 +262,23 @@ def test_cli_arguments_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "zero_amount" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parser.parse_args(["--customers", "0", "--out", str(tmp_path)])
+
+
+def test_text_primitives_match_python() -> None:
+    rng = np.random.default_rng(1)
+    raw = rng.integers(0, 256, (500, 16), dtype=np.uint8)
+    texts = [row.tobytes().decode() for row in uuid_matrix(raw)]
+    for row, text in zip(raw, texts, strict=True):
+        b = bytearray(row.tobytes())
+        b[6], b[8] = (b[6] & 0x0F) | 0x40, (b[8] & 0x3F) | 0x80
+        assert text == str(uuid.UUID(bytes=bytes(b))) and uuid.UUID(text).version == 4
+    ms = rng.integers(-2_000_000_000_000, 4_000_000_000_000, 2000)
+    ms[:3] = [0, 951_782_400_000, 1_709_164_800_999]  # epoch, 2000-02-29, 2024-02-29 end of ms
+    shown = [row.tobytes().decode() for row in timestamp_matrix(ms)]
+    expected = [
+        (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(v))).strftime(TS_FMT)[:-3] for v in ms
+    ]
+    assert shown == expected
+    amounts = tenths_seg(np.array([0, 7, 10, 663, 123456]))
+    lines = bytes(assemble([amounts, literal(5, "\n")])[0]).decode().splitlines()
+    assert lines == ["0.0", "0.7", "1.0", "66.3", "12345.6"]
