@@ -18,7 +18,7 @@ ranked as (
         row_number() over (
             partition by
                 raw_id, raw_username, raw_name, raw_gender, raw_address, raw_mail, raw_birthdate
-            order by loaded_at, _source_file, _source_row_number
+            order by loaded_at nulls last, _source_file, _source_row_number
         ) as exact_duplicate_rank
 
     from contacts

@@ -50,7 +50,7 @@ ranked as (
         row_number() over (
             partition by
                 raw_id, raw_contact_id, raw_transaction_date, raw_amount, raw_item_count, raw_category
-            order by loaded_at, _source_file, _source_row_number
+            order by loaded_at nulls last, _source_file, _source_row_number
         ) as exact_duplicate_rank
 
     from transactions
@@ -99,7 +99,7 @@ id_ranked as (
             when not is_exact_duplicate and row_reason is null
                 then row_number() over (
                     partition by transaction_id, is_exact_duplicate, row_reason
-                    order by loaded_at, _source_file, _source_row_number
+                    order by loaded_at nulls last, _source_file, _source_row_number
                 )
         end as transaction_id_rank
 
