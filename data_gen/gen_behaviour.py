@@ -16,10 +16,11 @@ Planted structure a recommender can learn:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
-from data_gen.gen_text import DAY_MS
+from data_gen.gen_text import DAY_MS, frozen
 
 CATEGORIES: tuple[str, ...] = (
     "Apps & Games",
@@ -32,33 +33,37 @@ CATEGORIES: tuple[str, ...] = (
 )
 APPS, BEAUTY, BOOKS, CLOTHING, MOVIES, SPORTS, KITCHEN = range(7)
 # Median price of one item per category (AUD) and log-normal spread.
-UNIT_PRICE = np.array([9.0, 28.0, 19.0, 48.0, 16.0, 55.0, 38.0])
+UNIT_PRICE = frozen([9.0, 28.0, 19.0, 48.0, 16.0, 55.0, 38.0])
 PRICE_SIGMA = 0.45
-ITEM_COUNT_P = np.array([0.46, 0.25, 0.14, 0.10, 0.05])  # 1..5 items
+ITEM_COUNT_P = frozen([0.46, 0.25, 0.14, 0.10, 0.05])  # 1..5 items
 
 # name: (taste weights over CATEGORIES, weight by [young F, young M, mid F, mid M, old F, old M])
-PERSONAS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "gamer": ((6, 0.3, 0.6, 0.8, 3, 0.6, 0.2), (1.0, 3.0, 0.6, 1.5, 0.2, 0.4)),
-    "fashion": ((0.4, 4, 0.5, 6, 0.6, 0.8, 0.3), (3.0, 1.0, 2.0, 0.7, 1.0, 0.4)),
-    "reader": ((0.3, 0.5, 6, 0.6, 2, 0.3, 0.8), (1.0, 0.8, 1.4, 1.2, 2.5, 2.0)),
-    "home_cook": ((0.2, 0.6, 2, 0.5, 0.6, 0.3, 6), (0.6, 0.4, 1.6, 1.0, 2.2, 1.4)),
-    "outdoors": ((0.5, 0.3, 0.6, 2.5, 0.6, 6, 0.4), (1.0, 2.2, 1.0, 2.0, 0.6, 1.0)),
-    "family": ((2, 1, 1.5, 2.5, 2, 1, 2.5), (0.6, 0.4, 2.4, 1.8, 0.8, 0.6)),
-    "cinephile": ((2.5, 0.3, 1.5, 0.5, 6, 0.3, 0.3), (1.0, 1.4, 0.8, 1.2, 1.0, 1.2)),
-    "generalist": ((1, 1, 1, 1, 1, 1, 1), (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)),
-}
+PERSONAS: MappingProxyType[str, tuple[tuple[float, ...], tuple[float, ...]]] = MappingProxyType(
+    {
+        "gamer": ((6, 0.3, 0.6, 0.8, 3, 0.6, 0.2), (1.0, 3.0, 0.6, 1.5, 0.2, 0.4)),
+        "fashion": ((0.4, 4, 0.5, 6, 0.6, 0.8, 0.3), (3.0, 1.0, 2.0, 0.7, 1.0, 0.4)),
+        "reader": ((0.3, 0.5, 6, 0.6, 2, 0.3, 0.8), (1.0, 0.8, 1.4, 1.2, 2.5, 2.0)),
+        "home_cook": ((0.2, 0.6, 2, 0.5, 0.6, 0.3, 6), (0.6, 0.4, 1.6, 1.0, 2.2, 1.4)),
+        "outdoors": ((0.5, 0.3, 0.6, 2.5, 0.6, 6, 0.4), (1.0, 2.2, 1.0, 2.0, 0.6, 1.0)),
+        "family": ((2, 1, 1.5, 2.5, 2, 1, 2.5), (0.6, 0.4, 2.4, 1.8, 0.8, 0.6)),
+        "cinephile": ((2.5, 0.3, 1.5, 0.5, 6, 0.3, 0.3), (1.0, 1.4, 0.8, 1.2, 1.0, 1.2)),
+        "generalist": ((1, 1, 1, 1, 1, 1, 1), (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)),
+    }
+)
 PERSONA_NAMES: tuple[str, ...] = tuple(PERSONAS)
 REPEAT = 0.30
 FOLLOW = 0.35
-PLANTED_TRANSITIONS: dict[str, str] = {
-    "Sports, Fitness & Outdoors": "Clothing, Shoes & Accessories",
-    "Kitchen": "Books",
-    "Movies & TV": "Apps & Games",
-    "Apps & Games": "Movies & TV",
-    "Beauty": "Clothing, Shoes & Accessories",
-    "Books": "Kitchen",
-    "Clothing, Shoes & Accessories": "Beauty",
-}
+PLANTED_TRANSITIONS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "Sports, Fitness & Outdoors": "Clothing, Shoes & Accessories",
+        "Kitchen": "Books",
+        "Movies & TV": "Apps & Games",
+        "Apps & Games": "Movies & TV",
+        "Beauty": "Clothing, Shoes & Accessories",
+        "Books": "Kitchen",
+        "Clothing, Shoes & Accessories": "Beauty",
+    }
+)
 PROSPECT_SHARE = 0.06  # customers who never buy
 CHURN_SHARE = 0.35
 MEAN_ORDERS = 10.0
@@ -148,9 +153,7 @@ def _day_intensity(start_ms: int, days: int) -> np.ndarray:
     return week_factor * month_factor * (1 + 0.3 * np.arange(len(d)) / max(days, 1))
 
 
-HOUR_WEIGHTS = np.array(
-    [2, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 7, 8, 8, 7, 6, 6, 7, 8, 10, 11, 11, 8, 4], dtype=float
-)
+HOUR_WEIGHTS = frozen([2.0, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 7, 8, 8, 7, 6, 6, 7, 8, 10, 11, 11, 8, 4])
 
 
 def _times(

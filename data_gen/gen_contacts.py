@@ -14,7 +14,7 @@ from data_gen.gen_output import blank, fixed, take
 from data_gen.gen_pools import EMAIL_DOMAINS, Pools, username_stem
 from data_gen.gen_text import csv_quote, date_matrix, uuid_matrix
 
-CONTACT_COLUMNS = ["id", "username", "name", "gender", "address", "mail", "birthdate", "_loaded_at_utc"]
+CONTACT_COLUMNS = ("id", "username", "name", "gender", "address", "mail", "birthdate", "_loaded_at_utc")
 
 
 @dataclass(frozen=True)

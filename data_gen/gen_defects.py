@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -79,16 +80,19 @@ class DefectRates:
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"defect rate {name}={value} must be between 0 and 1")
         for kinds in (CONTACT_KINDS, TRANSACTION_KINDS):
+            # a shared id touches two rows (the owner's and the second person's)
             total = sum(values[k] for k in kinds) + (values["shared_id"] if "shared_id" in kinds else 0)
             if total > 0.5:
                 raise ValueError(f"defect rates of {', '.join(kinds)} add up to {total:.3f} (> 0.5)")
 
 
-PRESETS: dict[str, DefectRates] = {
-    "none": DefectRates(**{f.name: 0.0 for f in dataclasses.fields(DefectRates)}),
-    "default": DefectRates(),
-    "heavy": DefectRates(**{f.name: f.default * 5 for f in dataclasses.fields(DefectRates)}),
-}
+PRESETS: MappingProxyType[str, DefectRates] = MappingProxyType(
+    {
+        "none": DefectRates(**{f.name: 0.0 for f in dataclasses.fields(DefectRates)}),
+        "default": DefectRates(),
+        "heavy": DefectRates(**{f.name: f.default * 5 for f in dataclasses.fields(DefectRates)}),
+    }
+)
 
 
 def resolve_rates(defects: str | DefectRates, overrides: dict[str, float] | None = None) -> DefectRates:

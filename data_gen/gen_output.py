@@ -24,7 +24,7 @@ class TableWriter:
     interrupted run never leaves a half-written file under the final name.
     """
 
-    def __init__(self, path: Path, columns: list[str], fmt: str) -> None:
+    def __init__(self, path: Path, columns: tuple[str, ...], fmt: str) -> None:
         """Open `path` for `fmt` (`csv` or `parquet`) with the given header."""
         self.final, self.columns, self.fmt = path, columns, fmt
         self.path = path.with_name(path.name + ".partial")

@@ -16,11 +16,20 @@ import numpy as np
 import pyarrow as pa
 
 DAY_MS = 86_400_000
+
+
+def frozen(values: object) -> np.ndarray:
+    """A read-only numpy array, for module-level constants."""
+    arr = np.array(values)
+    arr.flags.writeable = False
+    return arr
+
+
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 # two hex characters per byte value, as one little-endian uint16 each
-_HEX_PAIRS = np.ascontiguousarray(np.stack([_HEX.repeat(16), np.tile(_HEX, 16)], axis=1)).view(np.uint16)[
-    :, 0
-]
+_HEX_PAIRS = frozen(
+    np.ascontiguousarray(np.stack([_HEX.repeat(16), np.tile(_HEX, 16)], axis=1)).view(np.uint16)[:, 0]
+)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from data_gen.gen_defects import (
 from data_gen.gen_output import blank, fixed, override, take
 from data_gen.gen_text import DAY_MS, csv_quote, tenths_seg, timestamp_matrix, to_arrow, uuid_matrix
 
-TRANSACTION_COLUMNS = [
+TRANSACTION_COLUMNS = (
     "contact_id",
     "id",
     "transaction_date",
@@ -29,7 +29,7 @@ TRANSACTION_COLUMNS = [
     "item_count",
     "category",
     "_loaded_at_utc",
-]
+)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,17 @@ planted next-category transitions, acquisition over the window, churn, heavy-tai
 order counts and spend, weekly and seasonal rhythm. Defects (see the table in
 `gen_defects`) are injected at configurable rates, one kind per defective row, and
 counted exactly in the manifest with the 1-based data row numbers they affect.
+
+`manifest.json` holds: `seed, customers, days, format, now, loaded_at_utc` (the current
+batch), `stale_loaded_at_utc` (the old batch), `window_start_utc/window_end_utc`,
+`defect_rates`, `files.<contacts|transactions>.rows` (data rows in the file; contacts
+also `people`, transactions also `purchases` before duplication and `buyers`),
+`personas` (people per latent persona) and `defects.<file>.<kind>` with `rate`, `rows`
+and `row_numbers` (1-based data row numbers, header excluded: the loader's
+`_source_row_number`). `shared_id` lists both rows of each pair plus `contact_ids`;
+duplicates list only the later copy; missing values add `by_column`; orphans `by_edit`.
+Files are written as `<name>.partial` and renamed when both are complete, then the
+manifest is written, so a failed run leaves the previous output untouched.
 """
 
 from __future__ import annotations
@@ -198,15 +209,20 @@ def generate(
                 lambda r, csv: transaction_chunk(table, contacts, r, csv, loaded),
             ),
         )
-        writers = []
-        for name, columns, order, chunk in jobs:
-            bar.set_description(name)
-            with TableWriter(out / f"{name}.{fmt}", columns, fmt) as writer:
-                for lo in range(0, len(order), CHUNK_ROWS):
-                    rows = order[lo : lo + CHUNK_ROWS]
-                    writer.write(chunk(rows, writer.is_csv))
-                    bar.update(len(rows))
-            writers.append(writer)
+        writers: list[TableWriter] = []
+        try:
+            for name, columns, order, chunk in jobs:
+                bar.set_description(name)
+                with TableWriter(out / f"{name}.{fmt}", columns, fmt) as writer:
+                    for lo in range(0, len(order), CHUNK_ROWS):
+                        rows = order[lo : lo + CHUNK_ROWS]
+                        writer.write(chunk(rows, writer.is_csv))
+                        bar.update(len(rows))
+                writers.append(writer)
+        except BaseException:
+            for done in writers:  # leave the previous run's files as they were
+                done.path.unlink(missing_ok=True)
+            raise
     # both files are complete: swap them in, then write the manifest that describes them
     (out / "manifest.json").unlink(missing_ok=True)
     for writer in writers:

@@ -282,3 +282,16 @@ def test_text_primitives_match_python() -> None:
     amounts = tenths_seg(np.array([0, 7, 10, 663, 123456]))
     lines = bytes(assemble([amounts, literal(5, "\n")])[0]).decode().splitlines()
     assert lines == ["0.0", "0.7", "1.0", "66.3", "12345.6"]
+
+
+def test_failed_run_leaves_previous_output_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    generator.generate(200, 1, tmp_path, now=NOW)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def broken(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(generator, "transaction_chunk", broken)
+    with pytest.raises(OSError, match="disk full"):
+        generator.generate(250, 2, tmp_path, now=NOW)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
