@@ -1,0 +1,92 @@
+"""The salt of the partner keys (`partner_key = sha256(salt || customer_id)`).
+
+Resolution order: env `C360_SHARE_SALT`; else the git-ignored file `.c360_share_salt` at the
+repo root; else a new random salt is created once in that file (mode 0600) and reused by every
+later run, so keys stay stable across deliveries. The salt itself is never printed or exported:
+deliveries carry only its fingerprint (first 12 hex characters of its SHA-256).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from c360 import config
+
+SALT_ENV = "C360_SHARE_SALT"
+SALT_FILE_NAME = ".c360_share_salt"
+SALT_PATTERN = re.compile(r"[A-Za-z0-9_.+/=-]{16,256}")
+
+
+class SaltError(ValueError):
+    """The configured salt is unusable; the message says where it came from and why."""
+
+
+@dataclass(frozen=True)
+class Salt:
+    """A resolved salt and where it came from (`env`, `file` or `generated`)."""
+
+    value: str
+    source: str
+    path: Path | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """First 12 hex characters of SHA-256(salt): identifies the salt without revealing it."""
+        return fingerprint(self.value)
+
+    def __repr__(self) -> str:
+        """Never show the value itself (tracebacks and logs print reprs)."""
+        return f"Salt(source={self.source!r}, fingerprint={self.fingerprint!r}, path={self.path!r})"
+
+
+def fingerprint(salt: str) -> str:
+    """First 12 hex characters of the SHA-256 of the salt's UTF-8 bytes."""
+    return hashlib.sha256(salt.encode("utf-8")).hexdigest()[:12]
+
+
+def default_salt_file() -> Path:
+    """The git-ignored salt file at the repo root."""
+    return config.REPO_ROOT / SALT_FILE_NAME
+
+
+def validate(value: str, where: str) -> str:
+    """Return the salt if it is 16-256 characters of `A-Za-z0-9_.+/=-`, else raise SaltError naming `where`.
+
+    The restricted alphabet lets dbt put the salt in a SQL string literal on every engine
+    without any escaping.
+    """
+    if not SALT_PATTERN.fullmatch(value):
+        raise SaltError(
+            f"{where}: the share salt must be 16-256 characters of letters, digits and _ . + / = - "
+            f"(got {len(value)} characters)"
+        )
+    return value
+
+
+def resolve_salt(salt_file: Path | None = None, environ: dict[str, str] | None = None) -> Salt:
+    """The salt from the environment, else from `salt_file`, else a new one written to `salt_file`.
+
+    salt_file: default `.c360_share_salt` at the repo root (tests pass a temporary path).
+    environ: default `os.environ`.
+    """
+    env = os.environ if environ is None else environ
+    path = Path(salt_file) if salt_file is not None else default_salt_file()
+    from_env = env.get(SALT_ENV, "").strip()
+    if from_env:
+        return Salt(validate(from_env, f"environment variable {SALT_ENV}"), "env")
+    if path.exists():
+        return Salt(validate(path.read_text(encoding="utf-8").strip(), str(path)), "file", path)
+    value = secrets.token_hex(32)
+    try:
+        # O_EXCL: if another process created the file meanwhile, use its salt instead of ours.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return Salt(validate(path.read_text(encoding="utf-8").strip(), str(path)), "file", path)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    return Salt(value, "generated", path)

@@ -1,0 +1,32 @@
+{#-
+    One row per customer, safe to hand to a partner. Generated from the meta.pii / meta.share
+    classification of marts.customers (see docs/pii_sharing.md): direct identifiers dropped,
+    customer_id replaced by the salted partner_key, quasi-identifiers generalised until every
+    (gender, age_band, state) combination is shared by at least var('k_anonymity') customers,
+    the remaining rows suppressed.
+-#}
+{{ config(enabled=var('share_salt', '') | string | length > 0) }}
+
+with
+
+customers as (
+
+    select * from {{ ref('customers') }}
+
+),
+
+generalised as (
+
+    {{ share_select_columns('customers', 'customers') }}
+
+),
+
+{{ share_k_anonymity_ctes('customers', 'generalised', 'k_anonymous') }}
+
+final as (
+
+    select * from k_anonymous
+
+)
+
+select * from final
