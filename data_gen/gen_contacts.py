@@ -55,9 +55,9 @@ def _usernames(rng: np.random.Generator, first: pa.Array, last: pa.Array) -> pa.
     style = rng.choice(len(styles), size=n, p=[0.25, 0.2, 0.2, 0.15, 0.1, 0.1])
     names = pc.choose(pa.array(style), *styles)
     for _ in range(12):
-        table = pa.table({"u": names, "i": np.arange(n)})
-        firsts = table.group_by("u").aggregate([("i", "min")]).column("i_min")
-        dup = ~np.isin(np.arange(n), firsts.to_numpy())
+        codes = pc.index_in(names, value_set=pc.unique(names)).to_numpy()
+        dup = np.ones(n, dtype=bool)
+        dup[np.unique(codes, return_index=True)[1]] = False  # first row of each name stays
         if not dup.any():
             return names
         extra = take([str(i) for i in range(10_000)], rng.integers(1, 10_000, n))

@@ -132,9 +132,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _row_numbers(rows: np.ndarray, is_copy: np.ndarray, base: np.ndarray, copies: bool) -> list[int]:
-    """1-based output rows showing base rows `base` (only the copies when `copies`)."""
-    hit = np.isin(rows, base) & (is_copy if copies else ~is_copy)
-    return (np.flatnonzero(hit) + 1).tolist()
+    """1-based output rows showing base rows `base`: their copies when `copies`, else the originals."""
+    if copies:  # every copy is a duplicate-kind row, and each source is copied once
+        return (np.flatnonzero(is_copy) + 1).tolist()
+    position = np.zeros(int(rows.max(initial=-1)) + 1, dtype=np.int64)
+    original = np.flatnonzero(~is_copy)
+    position[rows[original]] = original
+    return np.sort(position[base] + 1).tolist()
 
 
 def _manifest_defects(c: Contacts, t: TransactionTable, rates: DefectRates) -> dict[str, dict[str, dict]]:
