@@ -1,10 +1,10 @@
 {#-
-    The text a safe_cast to `type` accepts, as a SQL regex literal, so every engine accepts
+    The text a safe_cast_text to `type` accepts, as a SQL regex literal, so every engine accepts
     exactly the same inputs: optional sign, plain decimal notation (no exponent, no thousands
     separator, no currency sign) and, for Postgres's sake, digit counts that cannot overflow
     the type. Engine-neutral (a string), so not dispatched.
 -#}
-{% macro safe_cast_pattern(type) -%}
+{% macro safe_cast_text_pattern(type) -%}
     {%- set t = type | lower | replace(' ', '') -%}
     {%- set numeric_match = modules.re.match('^(numeric|decimal)[(]([0-9]+),([0-9]+)[)]$', t) -%}
     {%- if t in ('integer', 'int', 'int4') -%}
@@ -17,6 +17,6 @@
     {%- elif t in ('numeric', 'decimal', 'doubleprecision', 'double', 'float', 'float8', 'real') -%}
         {{ return("'[-+]?([0-9]{1,30}([.][0-9]*)?|[.][0-9]+)'") }}
     {%- else -%}
-        {{ exceptions.raise_compiler_error("c360.safe_cast: unsupported type '" ~ type ~ "'") }}
+        {{ exceptions.raise_compiler_error("c360.safe_cast_text: unsupported type '" ~ type ~ "'") }}
     {%- endif -%}
 {%- endmacro %}

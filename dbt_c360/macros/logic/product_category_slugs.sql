@@ -5,10 +5,19 @@
     against a strict identifier pattern.
 -#}
 {% macro product_category_slugs() -%}
-    {%- set seed_relation = ref('product_categories') -%}
+    {#- The ref records the dependency; the query goes to the built seed itself (inside a dbt
+        unit test, ref() points at a fixture CTE that a separate run_query cannot see, and
+        `graph` is empty). -#}
+    {%- set _dependency = ref('product_categories') -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
+    {#- Seeds land in schema `marts` (dbt_project.yml, docs/CONTRACT.md). -#}
+    {%- set seed_relation = api.Relation.create(
+        database=target.database,
+        schema=generate_schema_name('marts', none) | trim,
+        identifier='product_categories',
+    ) -%}
     {%- set query -%}
         select category_slug from {{ seed_relation }} order by sort_order
     {%- endset -%}

@@ -26,14 +26,12 @@ transactions as (
 
 as_of as (
 
-    select
-        {% if as_of_date -%}
-        cast('{{ as_of_date }}' as date)
-        {%- else -%}
-        coalesce(max(transaction_date), current_date)
-        {%- endif %} as as_of_date
-
+    {% if as_of_date -%}
+    select cast('{{ as_of_date }}' as date) as as_of_date
+    {%- else -%}
+    select coalesce(max(transaction_date), current_date) as as_of_date
     from transactions
+    {%- endif %}
 
 ),
 

@@ -17,8 +17,8 @@ renamed as (
 
         -- facts
         {{ c360.as_timestamp_utc('transaction_date') }} as transaction_at,
-        {{ c360.safe_cast('amount', dbt.type_numeric()) }} as amount,
-        {{ c360.safe_cast('item_count', 'integer') }} as item_count,
+        {{ c360.safe_cast_text('amount', dbt.type_numeric()) }} as amount,
+        {{ c360.safe_cast_text('item_count', 'integer') }} as item_count,
         nullif(trim(category), '') as category,
 
         -- lineage
