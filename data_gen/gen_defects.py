@@ -2,7 +2,8 @@
 
 Every defective row carries exactly ONE kind, so the counts in `manifest.json` can be
 recomputed exactly from the files. A rate is the share of base rows of its file
-(people for contacts, purchases for transactions); the count is `round(rate * rows)`.
+(people for contacts, purchases for transactions); the count is `round(rate * rows)`,
+or fewer when not enough rows qualify (stale rows must predate the old load).
 
 | file | kind | default rate | what the defective row looks like |
 | --- | --- | --- | --- |
@@ -115,11 +116,14 @@ class RowPicker:
         self.taken = np.zeros(n, dtype=bool)
 
     def pick(self, count: int, eligible: np.ndarray | None = None) -> np.ndarray:
-        """`count` free rows (sorted), optionally only where `eligible`; marks them taken."""
+        """`count` free rows (sorted), optionally only where `eligible`; marks them taken.
+
+        Fewer when fewer rows qualify (e.g. a 1-day window has no purchase older than
+        the stale load); the manifest records the number actually placed.
+        """
         free = ~self.taken if eligible is None else (~self.taken & eligible)
         candidates = np.flatnonzero(free)
-        if count > len(candidates):
-            raise ValueError(f"cannot place {count} defects in {len(candidates)} eligible rows")
+        count = min(count, len(candidates))
         chosen = np.sort(self.rng.choice(candidates, size=count, replace=False)) if count else candidates[:0]
         self.taken[chosen] = True
         return chosen

@@ -295,3 +295,18 @@ def test_failed_run_leaves_previous_output_untouched(tmp_path: Path, monkeypatch
     with pytest.raises(OSError, match="disk full"):
         generator.generate(250, 2, tmp_path, now=NOW)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize(("customers", "days"), [(1, 1), (7, 1), (2, 30)])
+def test_tiny_runs_still_account_for_every_row(tmp_path: Path, customers: int, days: int) -> None:
+    manifest = generator.generate(customers, customers, tmp_path, days=days, defects="heavy", now=NOW)
+    c, t = read(tmp_path / "contacts.csv"), read(tmp_path / "transactions.csv")
+    assert (len(c), len(t)) == (
+        manifest["files"]["contacts"]["rows"],
+        manifest["files"]["transactions"]["rows"],
+    )
+    found = detect_transactions(t, set(c["id"]), NOW)
+    assert found.pop("_unexplained_unknown_id") == set()
+    assert {k: sorted(v) for k, v in found.items()} == {
+        k: e["row_numbers"] for k, e in manifest["defects"]["transactions"].items()
+    }
