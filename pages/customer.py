@@ -47,13 +47,17 @@ def profile_card(profile: dict, reveal: bool) -> None:
     columns = st.columns(len(fields) - 1)
     for column, (label, value) in zip(columns, list(fields.items())[1:], strict=True):
         column.markdown(f"**{label}**  \n{value}")
-    kpis = st.columns(5)
+    kpis = st.columns(4)
     kpis[0].metric("Total spend", money(profile["total_spend"]))
     kpis[1].metric("Orders", count(profile["order_count"]))
     kpis[2].metric("Average order value", money(profile["average_order_value"]))
-    kpis[3].metric("Items", count(profile["items_purchased"]))
     days = profile["days_since_last_purchase"]
-    kpis[4].metric("Days since last purchase", "—" if pd.isna(days) else f"{int(days):,}")
+    kpis[3].metric("Days since last purchase", "—" if pd.isna(days) else f"{int(days):,}")
+    first = profile.get("first_purchase_date")
+    st.caption(
+        f"{count(profile['items_purchased'])} items bought"
+        + ("" if first is None or pd.isna(first) else f" · first purchase {pd.Timestamp(first).date()}")
+    )
 
 
 def rfm_block(profile: dict) -> None:

@@ -27,7 +27,7 @@ def build_results() -> None:
             index="model", columns="status", values="unique_id", aggfunc="count", fill_value=0
         ).reset_index()
         st.markdown("**Tests by model**")
-        st.dataframe(by_model, hide_index=True)
+        st.dataframe(by_model, hide_index=True, height=250)
     chosen = st.multiselect("Show statuses", sorted(results["status"].unique()), key="dq_statuses")
     shown = results[results["status"].isin(chosen)] if chosen else results
     st.dataframe(

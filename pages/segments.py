@@ -30,26 +30,30 @@ def segment_overview() -> None:
         )
         st.plotly_chart(figure, width="stretch")
     with right:
-        figure = px.bar(
-            summary,
-            x="rfm_segment",
-            y="total_spend",
-            color="average_recency_days",
-            labels={
-                "rfm_segment": "",
-                "total_spend": "Spend ($)",
-                "average_recency_days": "Avg days since last purchase",
-            },
-            title="Spend and recency per segment",
+        figure = px.scatter(
+            summary.dropna(subset=["average_recency_days"]),
+            x="average_recency_days",
+            y="average_spend",
+            size="customers",
+            color="rfm_segment",
+            text="rfm_segment",
+            labels={"average_recency_days": "Avg days since last purchase", "average_spend": "Avg spend ($)"},
+            title="Spend and recency per segment (bubble = customers)",
         )
+        figure.update_traces(textposition="top center")
+        figure.update_layout(showlegend=False)
         st.plotly_chart(figure, width="stretch")
     st.dataframe(
         summary.drop(columns=["sort_order"]),
         hide_index=True,
         column_config={
-            "total_spend": st.column_config.NumberColumn("Total spend", format="$%.2f"),
-            "average_spend": st.column_config.NumberColumn("Average spend", format="$%.2f"),
+            "rfm_segment": st.column_config.TextColumn("Segment"),
+            "customers": st.column_config.NumberColumn("Customers", format="localized"),
+            "total_spend": st.column_config.NumberColumn("Total spend", format="dollar"),
+            "average_spend": st.column_config.NumberColumn("Average spend", format="dollar"),
             "average_recency_days": st.column_config.NumberColumn("Avg recency (days)", format="%.0f"),
+            "description": st.column_config.TextColumn("Meaning", width="large"),
+            "recommended_action": st.column_config.TextColumn("Recommended action", width="medium"),
         },
     )
     heat = app_data.segment_category_spend(wh)

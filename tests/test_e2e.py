@@ -1,0 +1,225 @@
+"""Browser test: `streamlit run app.py` on a dbt-built warehouse, every page driven in headless Chromium.
+
+Screenshots go to tests/artifacts/ (git-ignored). With C360_UPDATE_SCREENSHOTS=1 small,
+palette-compressed copies are also written to docs/screenshots/ for docs/app.md.
+Under CI=true a missing /usr/bin/chromium fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page, sync_playwright
+from test_app_support import free_port
+
+from c360 import config
+from c360.dbt_runner import run_dbt
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = config.REPO_ROOT / "tests" / "artifacts"
+DOCS_SHOTS = config.REPO_ROOT / "docs" / "screenshots"
+MAX_DOC_BYTES = 150_000
+
+
+@pytest.fixture(scope="module")
+def app_url(duckdb_warehouse_generated: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served by `streamlit run` on the built warehouse (own artifacts copy + source freshness)."""
+    wh = duckdb_warehouse_generated
+    target = tmp_path_factory.mktemp("e2e_target")
+    for name in ("run_results.json", "manifest.json", "semantic_manifest.json"):
+        shutil.copy(wh.target_path / name, target / name)
+    run_dbt(
+        ["source", "freshness"],
+        target_path=target,
+        check=False,
+        env={**wh.env, "DBT_TARGET_PATH": str(target)},
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        **wh.env,
+        "DBT_TARGET_PATH": str(target),
+        "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "full",
+    }
+    env.pop("C360_SHOW_PII", None)
+    log = (tmp_path_factory.mktemp("e2e_log") / "streamlit.log").open("w")
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    proc = subprocess.Popen(command, cwd=config.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start; see {log.name}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless system Chromium (never `playwright install`)."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    tab.set_default_timeout(45_000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def settle(tab: Page) -> None:
+    """Wait until the script run is over and the charts have drawn."""
+    tab.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden")
+    tab.wait_for_load_state("networkidle")
+    tab.wait_for_timeout(1500)
+
+
+def check_and_shoot(tab: Page, name: str) -> None:
+    """No exception element; screenshot to tests/artifacts (and docs/screenshots on request)."""
+    settle(tab)
+    assert tab.locator('[data-testid="stException"]').count() == 0
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"{name}.png"
+    tab.screenshot(path=str(shot))
+    if os.environ.get("C360_UPDATE_SCREENSHOTS") == "1":
+        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+        small = DOCS_SHOTS / f"{name}.png"
+        with Image.open(shot) as image:
+            image.convert("RGB").quantize(colors=64).save(small, optimize=True)
+        assert small.stat().st_size < MAX_DOC_BYTES, f"{small} is {small.stat().st_size} bytes"
+
+
+def metric_value(tab: Page, label: str) -> str:
+    metric = tab.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_overview(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    page.get_by_text("Spend by month and category").wait_for()
+    assert metric_value(page, "Orders")
+    check_and_shoot(page, "1_overview")
+
+
+def test_customer_profile_search(page: Page, app_url: str, duckdb_warehouse_generated: Any) -> None:
+    wh = duckdb_warehouse_generated
+    row = wh.query(
+        "select customer_id, email from marts.customers where order_count > 4 "
+        "and not has_identity_conflict order by total_spend desc limit 1"
+    ).iloc[0]
+    spend = wh.query(
+        "select sum(amount) as s from marts.transactions where customer_id = ?", (row["customer_id"],)
+    )["s"].iloc[0]
+    page.goto(f"{app_url}/customer")
+    box = page.get_by_label("Find a customer")
+    box.fill(row["email"])
+    box.press("Enter")
+    page.get_by_text("Purchase timeline").wait_for()
+    settle(page)
+    assert metric_value(page, "Total spend") == f"${float(spend):,.2f}"
+    shown = page.locator('[data-testid="stMain"]').inner_text()  # text, not the typed input's value
+    assert row["email"] not in shown and f"{row['email'][0]}***@" in shown  # masked by default
+    assert f"customer_id={row['customer_id']}" in page.url
+    check_and_shoot(page, "2_customer_profile")
+
+
+def test_segments(page: Page, app_url: str, duckdb_warehouse_generated: Any) -> None:
+    total = int(duckdb_warehouse_generated.query("select count(*) as n from marts.customers")["n"].iloc[0])
+    page.goto(f"{app_url}/segments")
+    page.get_by_text("Audience builder").wait_for()
+    settle(page)
+    assert metric_value(page, "Audience size") == f"{total:,}"
+    check_and_shoot(page, "3_segments")
+
+
+def test_data_quality(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/data_quality")
+    page.get_by_text("Last dbt build").wait_for()
+    page.get_by_text("Source freshness").wait_for()
+    check_and_shoot(page, "4_data_quality")
+
+
+def test_recommendations(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/recommendations")
+    page.get_by_text("Offline evaluation vs baselines").wait_for()
+    check_and_shoot(page, "5_recommendations")
+
+
+def test_metrics_explorer_restores_a_shared_url(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/metrics_explorer?metric=total_spend&metric=active_customers&grain=month")
+    page.get_by_text("Generated SQL").wait_for()
+    settle(page)
+    assert "metric=active_customers" in page.url and "grain=month" in page.url
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()  # plotly loads lazily
+    check_and_shoot(page, "6_metrics_explorer")
+
+
+def test_refresh_button_clears_caches(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    page.get_by_text("Spend by month and category").wait_for()
+    page.get_by_role("button", name="Refresh data").click()
+    page.get_by_text("Caches cleared").wait_for()
+    settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
