@@ -38,7 +38,7 @@ _TYPED = {
             " - interval '1 day'))::int then trim({x})::timestamp end end"
         ),
         "num": "case when trim({x}) ~ '^[-+]?[0-9]+([.][0-9]+)?$' then trim({x})::numeric(18, 2) end",
-        "int": "case when trim({x}) ~ '^[-+]?[0-9]{{1,9}}$' then trim({x})::integer end",
+        "int": "case when trim({x}) ~ '^[-+]?[0-9]{1,9}$' then trim({x})::integer end",
     },
 }
 
@@ -53,10 +53,10 @@ def lower_bound_sql(engine: str, table: str = "bench_lower_bound") -> str:
     if engine not in TARGETS or engine not in _TYPED:
         raise ValueError(f"no lower-bound SQL for {engine!r}")
     t = _TYPED[engine]
-    ts = t["ts"].format(x="transaction_date")
-    loaded = t["ts"].format(x="_loaded_at_utc")
-    num = t["num"].format(x="amount")
-    integer = t["int"].format(x="item_count")
+    ts = t["ts"].replace("{x}", "transaction_date")
+    loaded = t["ts"].replace("{x}", "_loaded_at_utc")
+    num = t["num"].replace("{x}", "amount")
+    integer = t["int"].replace("{x}", "item_count")
     cats = ", ".join("'" + c.replace("'", "''") + "'" for c in CATEGORIES)
     pivots = ",\n        ".join(
         f"sum(case when category = '{c}' then amount else 0 end) as {_slug(c)}_amount" for c in CATEGORIES
