@@ -9,7 +9,7 @@
 {#- Portable fallback: regex guard, then a plain cast (engines whose cast errors need an override). -#}
 {% macro default__safe_to_date(expr) -%}
     case
-        when {{ c360.matches_regex('trim(' ~ expr ~ ')', "'[0-9]{4}-[0-9]{2}-[0-9]{2}'") }}
+        when {{ c360.matches_regex('trim(' ~ expr ~ ')', c360.date_text_pattern()) }}
             then cast(trim({{ expr }}) as date)
     end
 {%- endmacro %}
@@ -18,7 +18,7 @@
     (try_cast alone would also accept e.g. '2023-5-9'). -#}
 {% macro duckdb__safe_to_date(expr) -%}
     case
-        when {{ c360.matches_regex('trim(' ~ expr ~ ')', "'[0-9]{4}-[0-9]{2}-[0-9]{2}'") }}
+        when {{ c360.matches_regex('trim(' ~ expr ~ ')', c360.date_text_pattern()) }}
             then try_cast(trim({{ expr }}) as date)
     end
 {%- endmacro %}
@@ -27,7 +27,7 @@
     calendar is validated first (nested CASE guarantees evaluation order). -#}
 {% macro postgres__safe_to_date(expr) -%}
     case
-        when {{ c360.postgres_is_valid_date_prefix('trim(' ~ expr ~ ')', "'[0-9]{4}-[0-9]{2}-[0-9]{2}'") }}
+        when {{ c360.postgres_is_valid_date_prefix('trim(' ~ expr ~ ')', c360.date_text_pattern()) }}
             then cast(trim({{ expr }}) as date)
     end
 {%- endmacro %}
@@ -35,7 +35,7 @@
 {#- Spark: try_to_date with an explicit pattern returns null on garbage even in ANSI mode. -#}
 {% macro spark__safe_to_date(expr) -%}
     case
-        when {{ c360.matches_regex('trim(' ~ expr ~ ')', "'[0-9]{4}-[0-9]{2}-[0-9]{2}'") }}
+        when {{ c360.matches_regex('trim(' ~ expr ~ ')', c360.date_text_pattern()) }}
             then try_to_date(trim({{ expr }}), 'yyyy-MM-dd')
     end
 {%- endmacro %}
