@@ -1,7 +1,8 @@
 """Read the dbt artifacts the app shows: `run_results.json`, `sources.json`, `manifest.json`.
 
 They live in `$DBT_TARGET_PATH` (default `dbt_c360/target`), kept there by `make build`.
-Parsing is cached on the file's modification time, so a new build shows at once.
+Only the small parsed tables are cached (keyed by path and modification time, so a new
+build shows at once); the raw JSON, which can be megabytes, is never kept.
 """
 
 from __future__ import annotations
@@ -45,31 +46,26 @@ def target_path() -> Path:
     return raw if raw.is_absolute() else (config.REPO_ROOT / raw)
 
 
-def _mtime(path: Path) -> float:
-    return path.stat().st_mtime if path.exists() else 0.0
+def _version(name: str) -> tuple[str, float]:
+    """(path, mtime) of an artifact; mtime 0 when it does not exist."""
+    path = target_path() / name
+    return str(path), (path.stat().st_mtime if path.exists() else 0.0)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _load_json(path: str, mtime: float) -> dict[str, Any]:
+def _read(path: str) -> dict[str, Any]:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise AppDataError(f"Cannot read `{path}` ({exc}). Run `make build` to write it again.") from exc
 
 
-def _artifact(name: str) -> dict[str, Any] | None:
-    path = target_path() / name
-    if not path.exists():
-        return None
-    return _load_json(str(path), _mtime(path))
-
-
-def _tested_models(manifest: dict[str, Any] | None) -> dict[str, str]:
+@st.cache_data(ttl=60, show_spinner=False)
+def _tested_models(path: str, mtime: float) -> dict[str, str]:
     """test unique_id -> name of the model/seed/source it tests (from manifest.json)."""
-    if not manifest:
+    if not mtime:
         return {}
     tested: dict[str, str] = {}
-    for unique_id, node in manifest.get("nodes", {}).items():
+    for unique_id, node in _read(path).get("nodes", {}).items():
         if not unique_id.startswith("test."):
             continue
         parent = node.get("attached_node") or next(iter(node.get("depends_on", {}).get("nodes", [])), None)
@@ -78,28 +74,22 @@ def _tested_models(manifest: dict[str, Any] | None) -> dict[str, str]:
     return tested
 
 
-def run_results() -> tuple[pd.DataFrame, str | None]:
-    """The last build's results, one row per node, and the time it was generated.
-
-    Raises `AppDataError` with what to run when there is no `run_results.json` yet.
-    """
-    data = _artifact("run_results.json")
-    if data is None:
-        raise AppDataError(f"No `run_results.json` in `{target_path()}` yet. Run `make build`.")
-    tested = _tested_models(_artifact("manifest.json"))
+@st.cache_data(ttl=60, show_spinner=False)
+def _run_results(path: str, mtime: float, manifest: tuple[str, float]) -> tuple[pd.DataFrame, str | None]:
+    data = _read(path)
+    tested = _tested_models(*manifest)
     rows = []
     for result in data.get("results", []):
         unique_id = str(result.get("unique_id", ""))
         parts = unique_id.split(".")
         resource_type = parts[0] if parts else ""
         name = parts[2] if len(parts) > 2 else unique_id
-        model = tested.get(unique_id, "") if resource_type == "test" else name
         rows.append(
             {
                 "unique_id": unique_id,
                 "resource_type": resource_type,
                 "name": name,
-                "model": model,
+                "model": tested.get(unique_id, "") if resource_type == "test" else name,
                 "status": str(result.get("status", "")),
                 "failures": result.get("failures"),
                 "execution_time": float(result.get("execution_time") or 0.0),
@@ -107,29 +97,23 @@ def run_results() -> tuple[pd.DataFrame, str | None]:
                 "message": result.get("message"),
             }
         )
-    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    return frame, data.get("metadata", {}).get("generated_at")
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS), data.get("metadata", {}).get("generated_at")
 
 
-def status_counts(results: pd.DataFrame) -> pd.DataFrame:
-    """Counts per resource type and status (pass/warn/fail/error/success/skipped)."""
-    if results.empty:
-        return pd.DataFrame(columns=["resource_type", "status", "count"])
-    return (
-        results.groupby(["resource_type", "status"])
-        .size()
-        .rename("count")
-        .reset_index()
-        .sort_values(["resource_type", "status"])
-        .reset_index(drop=True)
-    )
+def run_results() -> tuple[pd.DataFrame, str | None]:
+    """The last build's results, one row per node, and the time they were generated.
+
+    Raises `AppDataError` with what to run when there is no `run_results.json` yet.
+    """
+    path, mtime = _version("run_results.json")
+    if not mtime:
+        raise AppDataError(f"No `run_results.json` in `{target_path()}` yet. Run `make build`.")
+    return _run_results(path, mtime, _version("manifest.json"))
 
 
-def source_freshness() -> tuple[pd.DataFrame, str | None]:
-    """`dbt source freshness` results, one row per source, or an empty frame when not run yet."""
-    data = _artifact("sources.json")
-    if data is None:
-        return pd.DataFrame(columns=FRESHNESS_COLUMNS), None
+@st.cache_data(ttl=60, show_spinner=False)
+def _source_freshness(path: str, mtime: float) -> tuple[pd.DataFrame, str | None]:
+    data = _read(path)
     rows = []
     for result in data.get("results", []):
         criteria = result.get("criteria") or {}
@@ -146,6 +130,14 @@ def source_freshness() -> tuple[pd.DataFrame, str | None]:
             }
         )
     return pd.DataFrame(rows, columns=FRESHNESS_COLUMNS), data.get("metadata", {}).get("generated_at")
+
+
+def source_freshness() -> tuple[pd.DataFrame, str | None]:
+    """`dbt source freshness` results, one row per source, or an empty frame when not run yet."""
+    path, mtime = _version("sources.json")
+    if not mtime:
+        return pd.DataFrame(columns=FRESHNESS_COLUMNS), None
+    return _source_freshness(path, mtime)
 
 
 def _describe_period(period: dict[str, Any] | None) -> str:
