@@ -137,3 +137,45 @@ def test_untrusted_url_values_are_dropped(built: Any) -> None:
     assert at.multiselect(key="mx_group_by").value == ["customer__state"]
     assert at.selectbox(key="mx_grain").value is None
     assert int(built.query("select count(*) as n from marts.customers")["n"].iloc[0]) > 0
+
+
+@pytest.fixture
+def built_pg(pg_warehouse_generated: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Point the app at the session's dbt-built Postgres warehouse; caches start empty."""
+    for key, value in pg_warehouse_generated.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("C360_SHOW_PII", raising=False)
+    st.cache_data.clear()
+    yield pg_warehouse_generated
+    st.cache_data.clear()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("page", APP_PAGES)
+def test_every_page_renders_on_the_postgres_build(page: str, built_pg: Any) -> None:
+    at = open_page(page)
+    missing = [
+        i.value for i in at.info if "not built" in i.value or "missing" in i.value or "no `" in i.value
+    ]
+    assert not missing
+
+
+@pytest.mark.postgres
+def test_postgres_profile_and_metric_equal_sql(built_pg: Any) -> None:
+    customer_id = built_pg.query(
+        "select customer_id from marts.customers where order_count > 3 order by customer_id limit 1"
+    )["customer_id"].iloc[0]
+    spend = built_pg.query(
+        "select sum(amount) as s from marts.transactions where customer_id = %s", (customer_id,)
+    )["s"].iloc[0]
+    at = open_page(APP_PAGES[1])
+    at.text_input(key="customer_search").input(customer_id).run()
+    assert [m.value for m in at.metric if m.label == "Total spend"] == [f"${float(spend):,.2f}"]
+    at = open_page(APP_PAGES[5], {"metric": "order_count", "group_by": "customer__rfm_segment"})
+    table = [df.value for df in at.dataframe if "order_count" in df.value.columns][0]
+    expected = built_pg.query(
+        "select c.rfm_segment, count(*) as n from marts.transactions t join "
+        "marts.customers c on c.customer_id = t.customer_id group by 1"
+    )
+    got = dict(zip(table["customer__rfm_segment"], table["order_count"], strict=True))
+    assert got == {r.rfm_segment: float(r.n) for r in expected.itertuples()}
