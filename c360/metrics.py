@@ -112,7 +112,8 @@ def _as_datetime(value: dt.date | dt.datetime | None, field_name: str) -> dt.dat
 
 @lru_cache(maxsize=32)
 def _catalog(handle: EngineHandle) -> tuple[MetricInfo, ...]:
-    metrics = handle.engine.list_metrics(include_dimensions=False)
+    with handle.lock:
+        metrics = handle.engine.list_metrics(include_dimensions=False)
     return tuple(
         MetricInfo(m.name, m.label or m.name, (m.description or "").strip(), m.type.value) for m in metrics
     )
@@ -274,9 +275,20 @@ class MetricsClient:
                 raise MetricsQueryError(f"filter on {name!r}: value {value!r} has characters not allowed")
         return tuple(sorted(set(values)))
 
-    def sql(self, metrics: Sequence[str], **kwargs: object) -> str:
-        """The SQL `query()` would run for the same arguments."""
-        return _compiled_sql(self._handle(), self.shape(metrics, **kwargs))  # type: ignore[arg-type]
+    def sql(
+        self,
+        metrics: Sequence[str],
+        group_by: Sequence[str] = (),
+        time_grain: str | None = None,
+        where: Mapping[str, str | Sequence[str]] | None = None,
+        start: dt.date | dt.datetime | None = None,
+        end: dt.date | dt.datetime | None = None,
+        order: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> str:
+        """The SQL `query()` runs for the same arguments (rendered once per query shape)."""
+        shape = self.shape(metrics, group_by, time_grain, where, start, end, order, limit)
+        return _compiled_sql(self._handle(), shape)
 
     def query(
         self,
