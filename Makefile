@@ -12,6 +12,7 @@ export DBT_PROFILES_DIR  ?= $(CURDIR)/dbt_c360
 CUSTOMERS   ?= 5000
 SEED        ?= 42
 DAYS        ?= 365
+FORMAT      ?= csv
 RAW_DIR     ?= data/raw
 PORT        ?= 8501
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
@@ -35,8 +36,8 @@ $(VENV)/.installed-spark: requirements-spark.txt $(VENV)/.installed
 
 setup-spark: $(VENV)/.installed-spark ## Also install dbt-spark + pyspark (needs Java 17)
 
-data: setup ## Generate CUSTOMERS customers (SEED, DAYS) and load them into DBT_TARGET
-	$(PY) -m data_gen generate --customers $(CUSTOMERS) --seed $(SEED) --days $(DAYS) --out $(RAW_DIR)
+data: setup ## Generate CUSTOMERS customers (SEED, DAYS, FORMAT csv|parquet) and load them into DBT_TARGET
+	$(PY) -m data_gen generate --customers $(CUSTOMERS) --seed $(SEED) --days $(DAYS) --format $(FORMAT) --out $(RAW_DIR)
 	$(PY) -m data_gen load --target $(DBT_TARGET) --dir $(RAW_DIR)
 
 build: setup ## Load if needed, check source freshness, dbt build (keeps run_results.json and sources.json)
