@@ -46,6 +46,7 @@ build: setup ## Load if needed, check source freshness, dbt build (keeps run_res
 app: setup ## Start the Streamlit app on DBT_TARGET (port PORT)
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
 
+demo: export DBT_TARGET := duckdb
 demo: setup data build app ## Set up, generate, build and open the demo on DuckDB
 
 test: setup ## Run the test suite (DuckDB + Postgres + browser); see README for what CI runs
