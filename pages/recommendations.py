@@ -52,48 +52,80 @@ def render() -> None:
             + "). Run `make build` to build the recommendations, "
             "then `make eval-recs` for the offline evaluation."
         )
-    if available["next_best_category"]:
-        customer_lookup()
-        spread = app_quality.top_recommendations(wh)
-        if not spread.empty:
-            figure = px.bar(
-                spread,
-                x="category",
-                y="customers",
-                color="average_score",
-                labels={"category": "", "customers": "Customers (rank 1)", "average_score": "Avg score"},
-                title="Top recommendation per customer",
-            )
-            st.plotly_chart(figure, width="stretch")
-    if available["category_affinity"]:
-        affinity = app_quality.category_affinity(wh)
-        if not affinity.empty:
-            pivot = affinity.pivot_table(index="from_category", columns="to_category", values="score")
-            figure = px.imshow(
-                pivot,
-                aspect="auto",
-                color_continuous_scale="Purples",
-                text_auto=".2f",
-                labels={"x": "then buys", "y": "bought", "color": "Affinity"},
-                title="Category-to-category affinity",
-            )
-            st.plotly_chart(figure, width="stretch")
     if available["next_best_category_evaluation"]:
-        st.subheader("Offline evaluation vs baselines")
-        evaluation = app_quality.recommender_evaluation(wh)
-        if evaluation.empty:
-            st.info("The evaluation table is empty: run `make eval-recs`.")
-        else:
-            figure = px.bar(
-                evaluation,
-                x="k",
-                y="hit_rate",
-                color="method",
-                barmode="group",
-                labels={"k": "k", "hit_rate": "Hit rate@k", "method": ""},
-            )
-            st.plotly_chart(figure, width="stretch")
-            st.dataframe(evaluation, hide_index=True)
+        evaluation_block()
+    if available["category_affinity"]:
+        affinity_block()
+    if available["next_best_category"]:
+        left, right = st.columns(2)
+        with left:
+            customer_lookup()
+        with right:
+            spread_block()
+
+
+def evaluation_block() -> None:
+    """Hit rate@k of the recommender against its baselines (offline backtest)."""
+    st.subheader("Offline evaluation vs baselines")
+    evaluation = app_quality.recommender_evaluation(warehouse())
+    if evaluation.empty:
+        st.info("The evaluation table is empty: run `make eval-recs`.")
+        return
+    left, right = st.columns([3, 2])
+    figure = px.bar(
+        evaluation,
+        x="k",
+        y="hit_rate",
+        color="method",
+        barmode="group",
+        labels={"k": "k", "hit_rate": "Hit rate@k", "method": ""},
+    )
+    figure.update_layout(height=300, margin={"t": 10})
+    left.plotly_chart(figure, width="stretch")
+    right.dataframe(
+        evaluation,
+        hide_index=True,
+        column_config={
+            "hit_rate": st.column_config.NumberColumn("Hit rate", format="percent"),
+            "coverage": st.column_config.NumberColumn("Coverage", format="percent"),
+            "customers_evaluated": st.column_config.NumberColumn("Customers", format="localized"),
+        },
+    )
+
+
+def spread_block() -> None:
+    """How the rank-1 picks spread over the categories."""
+    spread = app_quality.top_recommendations(warehouse())
+    if spread.empty:
+        return
+    figure = px.bar(
+        spread,
+        x="category",
+        y="customers",
+        color="average_score",
+        labels={"category": "", "customers": "Customers (rank 1)", "average_score": "Avg score"},
+        title="Top recommendation per customer",
+    )
+    figure.update_layout(height=360)
+    st.plotly_chart(figure, width="stretch")
+
+
+def affinity_block() -> None:
+    """Category-to-category affinity heatmap."""
+    affinity = app_quality.category_affinity(warehouse())
+    if affinity.empty:
+        return
+    pivot = affinity.pivot_table(index="from_category", columns="to_category", values="score")
+    figure = px.imshow(
+        pivot,
+        aspect="auto",
+        color_continuous_scale="Purples",
+        text_auto=".2f",
+        labels={"x": "then buys", "y": "bought", "color": "Affinity"},
+        title="Category-to-category affinity",
+    )
+    figure.update_layout(height=460)
+    st.plotly_chart(figure, width="stretch")
 
 
 guarded(render)
