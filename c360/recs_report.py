@@ -72,8 +72,9 @@ def format_markdown(frame: pd.DataFrame) -> str:
         lift = "" if pd.isna(row.lift) else f"{row.lift:+.1%}"
         hit = "n/a" if pd.isna(row.hit_rate) else f"{row.hit_rate:.1%}"
         floor = "n/a" if pd.isna(row.guaranteed_hit_rate) else f"{row.guaranteed_hit_rate:.1%}"
+        cutoff = pd.Timestamp(row.cutoff_date).date()
         rows.append(
-            f"| {row.dataset} | {pd.Timestamp(row.cutoff_date).date()} | {row.method} | {row.k} | {hit} | {lift} "
+            f"| {row.dataset} | {cutoff} | {row.method} | {row.k} | {hit} | {lift} "
             f"| {row.coverage:.0%} | {row.customers_evaluated:,} | {floor} |"
         )
     return "\n".join(rows)

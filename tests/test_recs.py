@@ -1,0 +1,228 @@
+"""Next best category recommender: outputs recomputed independently in pandas.
+
+Runs on the session's built warehouses (generated data, DuckDB and Postgres; the exercise
+sample on DuckDB). Every expected value is computed here from marts.transactions /
+marts.customers with plain pandas, never by reading back the SQL's intermediate numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+CATEGORIES = [
+    "Apps & Games", "Beauty", "Books", "Clothing, Shoes & Accessories",
+    "Movies & TV", "Sports, Fitness & Outdoors", "Kitchen",
+]  # fmt: skip  (product_categories seed, sort_order 1..7)
+DECAY, SMOOTHING, HISTORY = 0.7, 5.0, 50  # dbt var defaults of recs_recommend / recs_category_affinity
+HOLDOUT_FRACTION = 0.2
+
+WAREHOUSES = [
+    "duckdb_warehouse_generated",
+    pytest.param("pg_warehouse_generated", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=WAREHOUSES)
+def wh(request: pytest.FixtureRequest):
+    """A built warehouse on generated data (DuckDB, then Postgres)."""
+    return request.getfixturevalue(request.param)
+
+
+def _transactions(wh) -> pd.DataFrame:
+    tx = wh.query(
+        "select customer_id, transaction_id, transaction_at, transaction_date, category"
+        " from marts.transactions"
+    )
+    tx["transaction_at"] = pd.to_datetime(tx["transaction_at"])
+    tx["transaction_date"] = pd.to_datetime(tx["transaction_date"])
+    return tx.sort_values(["customer_id", "transaction_at", "transaction_id"]).reset_index(drop=True)
+
+
+def _cutoff(wh) -> pd.Timestamp:
+    cutoff = wh.query("select cutoff_date from marts.next_best_category_cutoff")["cutoff_date"]
+    return pd.Timestamp(cutoff.iloc[0])
+
+
+def reference_scores(tx: pd.DataFrame) -> pd.DataFrame:
+    """The model's score per customer x category, recomputed from its definition (docs/recommender.md)."""
+    tx = tx.sort_values(["customer_id", "transaction_at", "transaction_id"])
+    nxt = tx.groupby("customer_id")["category"].shift(-1)
+    pairs = pd.DataFrame({"src": tx["category"], "dst": nxt}).dropna()
+    switches = pairs[pairs["src"] != pairs["dst"]]
+    counts = pd.crosstab(switches["src"], switches["dst"])
+    counts = counts.reindex(index=CATEGORIES, columns=CATEGORIES).fillna(0)
+    into = counts.sum(axis=0)
+    out = counts.sum(axis=1)
+    total = into.sum()
+    prior = np.outer(1.0 / (total - into.values), into.values)  # prior[x, y] = into[y] / (total - into[x])
+    trans = (counts.values + SMOOTHING * prior) / (out.values[:, None] + SMOOTHING)
+    np.fill_diagonal(trans, 0.0)
+    recency = tx.groupby("customer_id").cumcount(ascending=False) + 1
+    weight = np.where(recency <= HISTORY, DECAY ** (recency - 1), 0.0)
+    hist = (
+        tx.assign(w=weight).pivot_table(index="customer_id", columns="category", values="w", aggfunc="sum")
+        .reindex(columns=CATEGORIES).fillna(0.0)
+    )  # fmt: skip
+    scores = hist.values @ trans / hist.values.sum(axis=1, keepdims=True)
+    return pd.DataFrame(scores, index=hist.index, columns=CATEGORIES)
+
+
+def test_every_customer_gets_three_distinct_ranked_categories(wh) -> None:
+    recs = wh.query("select customer_id, rank, category from marts.next_best_category")
+    customers = set(wh.query("select customer_id from marts.customers")["customer_id"])
+    assert set(recs["customer_id"]) == customers
+    per_customer = recs.groupby("customer_id").agg(
+        ranks=("rank", lambda r: tuple(sorted(r))), n=("category", "nunique")
+    )
+    assert (per_customer["ranks"] == (1, 2, 3)).all()
+    assert (per_customer["n"] == 3).all()
+    assert set(recs["category"]) <= set(CATEGORIES)
+
+
+def test_bought_categories_only_as_not_recently_and_only_when_needed(wh) -> None:
+    tx = _transactions(wh)
+    recs = wh.query(
+        "select customer_id, rank, category, reason, is_new_category from marts.next_best_category"
+    )
+    last = tx.groupby(["customer_id", "category"])["transaction_at"].max().rename("last_at").reset_index()
+    recs = recs.merge(last, on=["customer_id", "category"], how="left")
+    bought = recs["last_at"].notna()
+    assert (recs.loc[bought, "reason"].str.startswith("Not bought recently")).all()
+    assert not recs.loc[~bought, "reason"].str.contains("Not bought recently").any()
+    assert (recs["is_new_category"] == ~bought).all()
+    # a bought category appears only when fewer than 3 new ones are left, and after all of them
+    new_left = 7 - tx.groupby("customer_id")["category"].nunique()
+    n_new = recs[~bought].groupby("customer_id").size()
+    expected_new = new_left.clip(upper=3).reindex(recs["customer_id"].unique()).fillna(3)
+    assert (n_new.reindex(expected_new.index).fillna(0) == expected_new).all()
+    first_bought = recs[bought].groupby("customer_id")["rank"].min()
+    last_new = recs[~bought].groupby("customer_id")["rank"].max().reindex(first_bought.index).fillna(0)
+    assert (first_bought > last_new).all()
+    # "N days ago" is the days from that category's last purchase to the latest transaction
+    as_of = tx["transaction_at"].max().normalize()
+    days = (as_of - recs.loc[bought, "last_at"].dt.normalize()).dt.days
+    quoted = recs.loc[bought, "reason"].str.extract(r"purchase (\d+) days ago")[0].astype(int)
+    assert (quoted == days).all()
+
+
+def test_model_scores_and_order_recomputed(wh) -> None:
+    tx = _transactions(wh)
+    ref = reference_scores(tx)
+    recs = wh.query(
+        "select customer_id, rank, category, score, is_new_category from marts.next_best_category"
+    )
+    new = recs[recs["is_new_category"] & recs["customer_id"].isin(ref.index)]
+    expected = [ref.at[c, k] for c, k in zip(new["customer_id"], new["category"], strict=True)]
+    np.testing.assert_allclose(new["score"].astype(float), expected, rtol=1e-9, atol=1e-12)
+    # rank 1 is the best-scoring category the customer has not bought
+    bought = tx.groupby("customer_id")["category"].agg(set)
+    firsts = new[new["rank"] == 1]
+    best = [
+        max((k for k in CATEGORIES if k not in bought[c]), key=lambda k, c=c: ref.at[c, k])
+        for c in firsts["customer_id"]
+    ]
+    assert (firsts["category"].to_numpy() == np.array(best)).mean() > 0.999  # float ties may swap
+
+
+def test_prospects_get_popular_categories(wh) -> None:
+    tx = _transactions(wh)
+    recs = wh.query("select customer_id, rank, category, reason from marts.next_best_category")
+    prospects = recs[~recs["customer_id"].isin(tx["customer_id"])]
+    assert len(prospects) > 0
+    assert prospects["reason"].str.startswith("No purchases yet, so a popular choice").all()
+    buyers = tx.groupby("category")["customer_id"].nunique().reindex(CATEGORIES).fillna(0)
+    top3 = sorted(CATEGORIES, key=lambda k: (-buyers[k], CATEGORIES.index(k)))[:3]
+    for _, rows in prospects.groupby("customer_id"):
+        assert rows.sort_values("rank")["category"].tolist() == top3
+
+
+def test_category_affinity_counts_recomputed(wh) -> None:
+    tx = _transactions(wh)
+    nxt = tx.groupby("customer_id")["category"].shift(-1)
+    pairs = pd.DataFrame({"from_category": tx["category"], "to_category": nxt}).dropna()
+    expected = pairs.value_counts().rename("expected").reset_index()
+    got = wh.query("select from_category, to_category, transition_count, score from marts.category_affinity")
+    assert len(got) == 49
+    merged = got.merge(expected, on=["from_category", "to_category"], how="left").fillna({"expected": 0})
+    assert (merged["transition_count"] == merged["expected"]).all()
+    off = merged[merged["from_category"] != merged["to_category"]]
+    assert off.groupby("from_category")["score"].sum().sub(1).abs().max() < 1e-9  # a distribution per X
+
+
+def test_time_split_and_holdout_events(wh) -> None:
+    tx = _transactions(wh)
+    cutoff = _cutoff(wh)
+    first, last = tx["transaction_date"].min(), tx["transaction_date"].max()
+    assert cutoff == first + pd.Timedelta(days=int(np.floor((last - first).days * (1 - HOLDOUT_FRACTION))))
+    train = tx[tx["transaction_date"] < cutoff]
+    test = tx[tx["transaction_date"] >= cutoff]
+    seen = set(zip(train["customer_id"], train["category"], strict=True))
+    new = test[[(c, k) not in seen for c, k in zip(test["customer_id"], test["category"], strict=True)]]
+    new = new[new["customer_id"].isin(train["customer_id"])]
+    expected = new.groupby("customer_id").head(1)[["customer_id", "category", "transaction_id"]]
+    events = wh.query(
+        "select customer_id, category, transaction_id, purchased_at"
+        " from marts.next_best_category_holdout_events"
+    )
+    assert len(events) > 100
+    assert (pd.to_datetime(events["purchased_at"]) >= cutoff).all()
+    key = ["customer_id", "category", "transaction_id"]
+    pd.testing.assert_frame_equal(
+        events[key].sort_values(key).reset_index(drop=True), expected.sort_values(key).reset_index(drop=True)
+    )
+    backtest = wh.query("select distinct customer_id from marts.next_best_category_backtest")
+    assert set(backtest["customer_id"]) == set(train["customer_id"])
+
+
+def test_hit_rates_recomputed_from_backtest_and_events(wh) -> None:
+    backtest = wh.query("select method, customer_id, rank, category from marts.next_best_category_backtest")
+    events = wh.query(
+        "select customer_id, category as holdout_category from marts.next_best_category_holdout_events"
+    )
+    evaluation = wh.query("select * from marts.next_best_category_evaluation")
+    assert sorted(zip(evaluation["method"], evaluation["k"], strict=True)) == [
+        (m, k) for m in ("cohort", "model", "popularity") for k in (1, 3)
+    ]
+    for row in evaluation.itertuples():
+        lists = backtest[(backtest["method"] == row.method) & (backtest["rank"] <= row.k)]
+        joined = events.merge(lists, on="customer_id", how="left")
+        hits = joined[joined["category"] == joined["holdout_category"]]["customer_id"].nunique()
+        assert row.customers_evaluated == len(events)
+        assert row.hit_count == hits
+        assert row.hit_rate == pytest.approx(hits / len(events))
+        covered = lists[lists["customer_id"].isin(events["customer_id"])]["category"].nunique()
+        assert row.coverage == pytest.approx(covered / 7)
+
+
+def test_model_beats_baselines_on_generated_data(duckdb_warehouse_generated) -> None:
+    evaluation = duckdb_warehouse_generated.query(
+        "select method, k, hit_rate from marts.next_best_category_evaluation"
+    )
+    rates = evaluation.set_index(["method", "k"])["hit_rate"]
+    for k in (1, 3):
+        assert rates[("model", k)] > max(rates[("popularity", k)], rates[("cohort", k)])
+
+
+@pytest.mark.postgres
+def test_duckdb_and_postgres_agree(duckdb_warehouse_generated, pg_warehouse_generated) -> None:
+    sql = (
+        "select method, k, hit_count, customers_evaluated"
+        " from marts.next_best_category_evaluation order by method, k"
+    )
+    pd.testing.assert_frame_equal(
+        duckdb_warehouse_generated.query(sql).astype("int64", errors="ignore"),
+        pg_warehouse_generated.query(sql).astype("int64", errors="ignore"),
+        check_dtype=False,
+    )
+
+
+def test_exercise_sample(duckdb_warehouse_sample) -> None:
+    recs = duckdb_warehouse_sample.query("select customer_id, rank from marts.next_best_category")
+    customers = duckdb_warehouse_sample.query("select customer_id from marts.customers")
+    assert set(recs["customer_id"]) == set(customers["customer_id"])
+    assert (recs.groupby("customer_id")["rank"].apply(lambda r: sorted(r) == [1, 2, 3])).all()
+    evaluation = duckdb_warehouse_sample.query("select * from marts.next_best_category_evaluation")
+    assert len(evaluation) == 6
+    assert (evaluation["customers_evaluated"] >= 1).all()
