@@ -58,8 +58,8 @@ test-spark: setup-spark ## Build the warehouse on local Spark and compare it wit
 bench: setup ## Benchmarks at 100k and 1M customers; writes bench/results/latest.md
 	$(PY) -m bench
 
-eval-recs: setup ## Offline evaluation of the next-best-category recommender vs baselines
-	$(PY) -m c360.recs_eval
+eval-recs: setup ## Offline evaluation of the recommender vs baselines (ARGS="--datasets sample" for a quick run)
+	$(PY) -m c360.recs_eval $(ARGS)
 
 share: setup ## Export partner-safe share models to data/share/
 	$(PY) -m c360.share
