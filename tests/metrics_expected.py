@@ -43,16 +43,10 @@ def read_marts(warehouse: Warehouse) -> MartFrames:
         "select transaction_id, customer_id, transaction_at, amount, item_count, category, category_slug "
         "from marts.transactions"
     )
-    cu = warehouse.query(
-        "select customer_id, gender, age_band, state, rfm_segment, days_since_last_purchase "
-        "from marts.customers"
-    )
+    cu = warehouse.query("select customer_id, gender, age_band, state, rfm_segment from marts.customers")
     tx["amount"] = tx["amount"].astype(object).map(float).astype("float64")
     tx["item_count"] = tx["item_count"].astype("int64")
     tx["transaction_at"] = pd.to_datetime(tx["transaction_at"]).astype("datetime64[us]")
-    cu["days_since_last_purchase"] = pd.to_numeric(cu["days_since_last_purchase"].astype(object)).astype(
-        "float64"
-    )
     return MartFrames(transactions=tx, customers=cu)
 
 
@@ -62,11 +56,18 @@ def truncate(times: pd.Series, grain: str) -> pd.Series:
 
 
 def first_purchase(frames: MartFrames) -> pd.DataFrame:
-    """Per purchasing customer: first purchase time and lifetime order count, from transactions."""
+    """Per purchasing customer, from transactions: first purchase time, lifetime order count and
+    days since the last purchase as of the latest transaction date (the build's default as-of date).
+    """
     tx = frames.transactions
-    return tx.groupby("customer_id").agg(
-        first_at=("transaction_at", "min"), orders=("transaction_id", "count")
+    out = tx.groupby("customer_id").agg(
+        first_at=("transaction_at", "min"),
+        last_at=("transaction_at", "max"),
+        orders=("transaction_id", "count"),
     )
+    as_of = tx["transaction_at"].max().normalize()
+    out["days_since_last"] = (as_of - out["last_at"].dt.normalize()).dt.days.astype("float64")
+    return out
 
 
 def with_customer(frames: MartFrames, columns: Sequence[str]) -> pd.DataFrame:

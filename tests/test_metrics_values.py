@@ -139,7 +139,7 @@ def test_customer_metrics_by_customer_dimension(
             "customer_count": grouped.size().astype("float64"),
             "repeat_purchase_rate": grouped["orders"].apply(lambda s: float((s >= 2).sum()))
             / buyers.replace(0, np.nan),
-            "avg_days_since_last_purchase": grouped["days_since_last_purchase"].mean(),
+            "avg_days_since_last_purchase": grouped["days_since_last"].mean(),
         }
     )
     assert_frames_match(got, expected.reset_index(), [key])
