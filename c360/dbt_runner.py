@@ -42,8 +42,14 @@ def run_dbt(
     base = config.dbt_env() if env is None else _env_with(env)
     if target_path is not None:
         base["DBT_TARGET_PATH"] = str(Path(target_path).resolve())
-    command = [dbt_executable(), *args, "--project-dir", str(config.DBT_PROJECT_DIR),
-               "--profiles-dir", str(config.DBT_PROJECT_DIR)]
+    command = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(config.DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(config.DBT_PROJECT_DIR),
+    ]
     if target is not None:
         command += ["--target", target]
     result = subprocess.run(

@@ -39,13 +39,13 @@ def test_sample_quarantine_and_identity_conflicts(duckdb_warehouse_sample: Wareh
     distinct = contacts.drop_duplicates(subset=[c for c in contacts.columns if c != "_loaded_at_utc"])
     conflict_ids = set(distinct["id"][distinct["id"].duplicated(keep=False)])
     assert conflict_ids, "the exercise sample has a shared contact id"
-    expected = pd.concat([
-        txns[txns["contact_id"].isin(conflict_ids)].assign(reason="ambiguous_contact_id"),
-        txns[~txns["contact_id"].isin(set(contacts["id"]))].assign(reason="orphan_contact_id"),
-    ])
-    got = duckdb_warehouse_sample.query(
-        "select id, reason from quality.quarantined_transactions order by id"
+    expected = pd.concat(
+        [
+            txns[txns["contact_id"].isin(conflict_ids)].assign(reason="ambiguous_contact_id"),
+            txns[~txns["contact_id"].isin(set(contacts["id"]))].assign(reason="orphan_contact_id"),
+        ]
     )
+    got = duckdb_warehouse_sample.query("select id, reason from quality.quarantined_transactions order by id")
     assert sorted(zip(got["id"], got["reason"], strict=True)) == sorted(
         zip(expected["id"], expected["reason"], strict=True)
     )

@@ -86,8 +86,10 @@ def test_contacts_duplicates_and_identity_conflicts_match_manifest(warehouse: Wa
     conflicts = warehouse.query("select contact_id, customer_id from quality.identity_conflicts")
     assert sorted(set(conflicts["contact_id"])) == sorted(contacts_defects["shared_id"]["contact_ids"])
     assert len(conflicts) == contacts_defects["shared_id"]["rows"]
-    assert all(cid.startswith(f"{contact}~") for contact, cid in zip(
-        conflicts["contact_id"], conflicts["customer_id"], strict=True))
+    assert all(
+        cid.startswith(f"{contact}~")
+        for contact, cid in zip(conflicts["contact_id"], conflicts["customer_id"], strict=True)
+    )
     row = warehouse.query("select * from quality.row_conservation where source = 'salesforce.contacts'")
     assert int(row["collapsed_duplicate_rows"][0]) == contacts_defects["duplicate_contact"]["rows"]
     # Empty optional attributes and stale batches are not reasons to drop a person.
