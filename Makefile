@@ -15,6 +15,8 @@ DAYS        ?= 365
 FORMAT      ?= csv
 RAW_DIR     ?= data/raw
 PORT        ?= 8501
+SHARE_OUT   ?= data/share
+K_ANONYMITY ?= 5
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
 .PHONY: help setup setup-spark data build app demo test test-spark bench eval-recs share mf lint clean
@@ -61,8 +63,8 @@ bench: setup ## Benchmarks at 100k and 1M customers; writes bench/results/latest
 eval-recs: setup ## Offline evaluation of the recommender vs baselines (ARGS="--datasets sample" for a quick run)
 	$(PY) -m c360.recs_eval $(ARGS)
 
-share: setup ## Export partner-safe share models to data/share/
-	$(PY) -m c360.share
+share: setup ## Export partner-safe share models (k-anonymous, salted keys) to SHARE_OUT after make build
+	$(PY) -m c360.share --out $(SHARE_OUT) --k $(K_ANONYMITY)
 
 mf: setup ## MetricFlow on DBT_TARGET, e.g. make mf ARGS="query --metrics total_spend"
 	$(PY) -m c360.mf $(ARGS)
