@@ -14,12 +14,13 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
+from c360.config import sample_dir
 from data_gen import generator
 from data_gen.gen_behaviour import CATEGORIES, simulate_customers, simulate_transactions
 from data_gen.gen_text import assemble, literal, tenths_seg, timestamp_matrix, uuid_matrix
 
 NOW = datetime(2024, 5, 9, 10, 0, tzinfo=UTC)
-SAMPLE = Path("/work/shared/exercise_sample")
+SAMPLE = sample_dir()
 TS_RE = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$"
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 TS_FMT = "%Y-%m-%d %H:%M:%S.%f"
