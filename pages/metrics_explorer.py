@@ -100,14 +100,15 @@ def chart(frame: pd.DataFrame, state: app_metrics.ExplorerState, labels: dict[st
         value_name="value",
     )
     long["metric"] = long["metric"].map(labels)
-    color = state.group_by[0] if state.group_by else "metric"
+    rows = len(state.metrics)
+    facet = "metric" if rows > 1 else None  # one panel per metric: each keeps its own scale
     if time_column and time_column in frame.columns:
         figure = px.line(
             long,
             x=time_column,
             y="value",
-            color=color,
-            line_dash="metric" if state.group_by else None,
+            color=state.group_by[0] if state.group_by else None,
+            facet_row=facet,
             markers=True,
             labels={time_column: "", "value": ""},
         )
@@ -116,9 +117,9 @@ def chart(frame: pd.DataFrame, state: app_metrics.ExplorerState, labels: dict[st
             long,
             x=state.group_by[0],
             y="value",
-            color="metric",
+            color=state.group_by[1] if len(state.group_by) > 1 else None,
             barmode="group",
-            facet_col=state.group_by[1] if len(state.group_by) > 1 else None,
+            facet_row=facet,
             labels={"value": ""},
         )
     else:
@@ -127,7 +128,9 @@ def chart(frame: pd.DataFrame, state: app_metrics.ExplorerState, labels: dict[st
             value = frame[metric].iloc[0] if not frame.empty else None
             column.metric(labels[metric], "—" if value is None or pd.isna(value) else f"{value:,.2f}")
         return
-    figure.update_layout(margin={"t": 10}, legend_title_text="")
+    figure.update_yaxes(matches=None)
+    figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    figure.update_layout(margin={"t": 10}, legend_title_text="", height=max(320, 220 * rows))
     st.plotly_chart(figure, width="stretch")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -13,6 +14,15 @@ from c360.app_ui import count, guarded, money, pct_change, warehouse
 STATUS_COLOURS = {"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"}
 
 
+def utc(value: object) -> str:
+    """An ISO timestamp as `2025-06-30 11:07 UTC` (naive values are UTC already)."""
+    if value is None or value != value:
+        return "—"
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp
+    return f"{stamp:%Y-%m-%d %H:%M} UTC"
+
+
 def freshness_badge() -> None:
     """Source freshness from sources.json, else the marts' latest loaded_at."""
     freshness, generated_at = app_artifacts.source_freshness()
@@ -20,14 +30,14 @@ def freshness_badge() -> None:
         worst = next((s for s in ("runtime error", "error", "warn") if s in set(freshness["status"])), "pass")
         latest = freshness["max_loaded_at"].dropna().max()
         st.badge(
-            f"Sources {worst} · latest load {latest} UTC · checked {generated_at}",
+            f"Source freshness: {worst} · latest load {utc(latest)} · checked {utc(generated_at)}",
             color=STATUS_COLOURS.get(worst, "gray"),
             icon=":material/schedule:",
         )
         return
     loaded_at = app_data.max_loaded_at(warehouse())
     st.badge(
-        f"Latest load {loaded_at} UTC (no sources.json yet: `make build` checks freshness)",
+        f"Latest load {utc(loaded_at)} (no sources.json yet: `make build` checks freshness)",
         color="gray",
         icon=":material/schedule:",
     )
