@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pandas as pd
@@ -204,3 +207,30 @@ def test_duckdb_and_postgres_give_identical_answers(
         check_exact=False,
         rtol=1e-12,
     )
+
+
+def test_concurrent_queries_match_serial_ones(duck: MetricsClient) -> None:
+    specs = [
+        {"metrics": ["total_spend"], "group_by": ["customer__state"]},
+        {"metrics": ["order_count", "items_sold"], "time_grain": "quarter"},
+        {"metrics": ["new_customers"], "group_by": ["customer__gender"], "time_grain": "year"},
+        {"metrics": ["books_spend_share"], "group_by": ["customer__age_band"]},
+    ]
+    serial = [duck.query(**spec) for spec in specs]
+    metrics_module._compiled_sql.cache_clear()  # make the threads plan concurrently
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda spec: duck.query(**spec), specs * 2))
+    for i, frame in enumerate(parallel):
+        pd.testing.assert_frame_equal(frame, serial[i % len(specs)])
+
+
+def test_a_new_manifest_is_picked_up(duck: MetricsClient, tmp_path) -> None:
+    manifest = tmp_path / "semantic_manifest.json"
+    raw = json.loads(duck.manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps(raw), encoding="utf-8")
+    client = MetricsClient(duck.warehouse, manifest)
+    assert client.metric("total_spend").label == "Total spend"
+    next(m for m in raw["metrics"] if m["name"] == "total_spend")["label"] = "Revenue"
+    manifest.write_text(json.dumps(raw), encoding="utf-8")
+    os.utime(manifest, ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert client.metric("total_spend").label == "Revenue"
