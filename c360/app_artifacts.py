@@ -18,7 +18,7 @@ import streamlit as st
 from c360 import config
 from c360.app_db import AppDataError
 
-RESULT_COLUMNS = [
+RESULT_COLUMNS = (
     "unique_id",
     "resource_type",
     "name",
@@ -28,8 +28,8 @@ RESULT_COLUMNS = [
     "execution_time",
     "relation_name",
     "message",
-]
-FRESHNESS_COLUMNS = [
+)
+FRESHNESS_COLUMNS = (
     "source",
     "status",
     "max_loaded_at",
@@ -37,7 +37,7 @@ FRESHNESS_COLUMNS = [
     "age_hours",
     "warn_after",
     "error_after",
-]
+)
 
 
 def target_path() -> Path:
@@ -97,7 +97,7 @@ def _run_results(path: str, mtime: float, manifest: tuple[str, float]) -> tuple[
                 "message": result.get("message"),
             }
         )
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS), data.get("metadata", {}).get("generated_at")
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS)), data.get("metadata", {}).get("generated_at")
 
 
 def run_results() -> tuple[pd.DataFrame, str | None]:
@@ -129,14 +129,14 @@ def _source_freshness(path: str, mtime: float) -> tuple[pd.DataFrame, str | None
                 "error_after": _describe_period(criteria.get("error_after")),
             }
         )
-    return pd.DataFrame(rows, columns=FRESHNESS_COLUMNS), data.get("metadata", {}).get("generated_at")
+    return pd.DataFrame(rows, columns=list(FRESHNESS_COLUMNS)), data.get("metadata", {}).get("generated_at")
 
 
 def source_freshness() -> tuple[pd.DataFrame, str | None]:
     """`dbt source freshness` results, one row per source, or an empty frame when not run yet."""
     path, mtime = _version("sources.json")
     if not mtime:
-        return pd.DataFrame(columns=FRESHNESS_COLUMNS), None
+        return pd.DataFrame(columns=list(FRESHNESS_COLUMNS)), None
     return _source_freshness(path, mtime)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -20,8 +21,8 @@ from c360.app_db import BUILD_HINT, TableMissing, Warehouse, query, table_exists
 
 TTL_SECONDS = 60
 SEARCH_LIMIT = 20
-AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
-PERIODS = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365}
+AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
+PERIODS = MappingProxyType({"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365})
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -68,6 +68,7 @@ def quarantine() -> None:
     """Quarantined rows by source and reason."""
     st.subheader("Quarantine")
     counts = app_quality.quarantine_counts(warehouse())
+    st.metric("Quarantined rows", count(int(counts["quarantined_rows"].sum()) if not counts.empty else 0))
     if counts.empty:
         st.success("No quarantined rows.")
         return

@@ -10,7 +10,6 @@ from c360 import app_metrics
 from c360.app_ui import guarded, warehouse
 
 GRAINS = ("day", "week", "month", "quarter", "year")
-KEYS = ("mx_metrics", "mx_group_by", "mx_grain", "mx_filter_dim", "mx_filter_values", "mx_start", "mx_end")
 
 
 def restore_from_url(metric_names: list[str]) -> None:

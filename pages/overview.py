@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import MappingProxyType
 
 import pandas as pd
 import plotly.express as px
@@ -11,7 +12,7 @@ import streamlit as st
 from c360 import app_artifacts, app_data
 from c360.app_ui import count, guarded, money, pct_change, warehouse
 
-STATUS_COLOURS = {"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"}
+STATUS_COLOURS = MappingProxyType({"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"})
 
 
 def utc(value: object) -> str:

@@ -13,43 +13,18 @@ from typing import Any
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-
-from c360 import config
-
-APP_PAGES = [
-    "pages/overview.py",
-    "pages/customer.py",
-    "pages/segments.py",
-    "pages/data_quality.py",
-    "pages/recommendations.py",
-    "pages/metrics_explorer.py",
-]
+from test_app_helpers import PAGES, open_page, point_app_at
 
 
 @pytest.fixture
 def built(duckdb_warehouse_generated: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Point the app at the session's dbt-built DuckDB warehouse; caches start empty."""
-    for key, value in duckdb_warehouse_generated.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("C360_SHOW_PII", raising=False)
-    st.cache_data.clear()
+    point_app_at(monkeypatch, duckdb_warehouse_generated.env)
     yield duckdb_warehouse_generated
     st.cache_data.clear()
 
 
-def open_page(page: str, query: dict[str, Any] | None = None) -> AppTest:
-    at = AppTest.from_file(str(config.REPO_ROOT / "app.py"), default_timeout=90)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page != APP_PAGES[0]:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
-
-
-@pytest.mark.parametrize("page", APP_PAGES)
+@pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_on_the_dbt_build(page: str, built: Any) -> None:
     at = open_page(page)
     assert at.title[0].value
@@ -68,7 +43,7 @@ def test_profile_spend_equals_sql_on_the_dbt_build(built: Any) -> None:
         "select sum(amount) as s, count(*) as n from marts.transactions where customer_id = ?",
         (row["customer_id"],),
     ).iloc[0]
-    at = open_page(APP_PAGES[1])
+    at = open_page(PAGES[1])
     at.text_input(key="customer_search").input(row["customer_id"]).run()
     assert at.selectbox(key="customer_pick").value == row["customer_id"]
     assert [m.value for m in at.metric if m.label == "Total spend"] == [f"${float(expected['s']):,.2f}"]
@@ -79,7 +54,7 @@ def test_data_quality_counts_match_run_results(built: Any) -> None:
     import json
 
     results = json.loads((built.target_path / "run_results.json").read_text())["results"]
-    at = open_page(APP_PAGES[3])
+    at = open_page(PAGES[3])
     for status in ("pass", "warn"):
         expected = sum(1 for r in results if r["status"] == status)
         assert [m.value for m in at.metric if m.label == status.capitalize()] == [f"{expected:,}"]
@@ -92,9 +67,7 @@ def explorer_table(at: AppTest) -> Any:
 
 
 def test_metric_query_from_the_url_equals_sql(built: Any) -> None:
-    at = open_page(
-        APP_PAGES[5], {"metric": ["total_spend", "order_count"], "group_by": "transaction__category"}
-    )
+    at = open_page(PAGES[5], {"metric": ["total_spend", "order_count"], "group_by": "transaction__category"})
     assert at.multiselect(key="mx_metrics").value == ["total_spend", "order_count"]
     table = explorer_table(at).set_index("transaction__category")
     expected = built.query(
@@ -109,7 +82,7 @@ def test_metric_query_from_the_url_equals_sql(built: Any) -> None:
 
 
 def test_metric_filter_and_grain_change_the_numbers_and_the_url(built: Any) -> None:
-    at = open_page(APP_PAGES[5], {"metric": "total_spend"})
+    at = open_page(PAGES[5], {"metric": "total_spend"})
     at.selectbox(key="mx_grain").set_value(None).run()
     at.selectbox(key="mx_filter_dim").set_value("customer__state").run()
     at.multiselect(key="mx_filter_values").set_value(["NSW", "VIC"]).run()
@@ -125,7 +98,7 @@ def test_metric_filter_and_grain_change_the_numbers_and_the_url(built: Any) -> N
 
 def test_untrusted_url_values_are_dropped(built: Any) -> None:
     at = open_page(
-        APP_PAGES[5],
+        PAGES[5],
         {
             "metric": ["nope", "total_spend"],
             "group_by": ["1; drop table marts.customers", "customer__state"],
@@ -142,16 +115,13 @@ def test_untrusted_url_values_are_dropped(built: Any) -> None:
 @pytest.fixture
 def built_pg(pg_warehouse_generated: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Point the app at the session's dbt-built Postgres warehouse; caches start empty."""
-    for key, value in pg_warehouse_generated.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("C360_SHOW_PII", raising=False)
-    st.cache_data.clear()
+    point_app_at(monkeypatch, pg_warehouse_generated.env)
     yield pg_warehouse_generated
     st.cache_data.clear()
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("page", APP_PAGES)
+@pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_on_the_postgres_build(page: str, built_pg: Any) -> None:
     at = open_page(page)
     missing = [
@@ -168,10 +138,10 @@ def test_postgres_profile_and_metric_equal_sql(built_pg: Any) -> None:
     spend = built_pg.query(
         "select sum(amount) as s from marts.transactions where customer_id = %s", (customer_id,)
     )["s"].iloc[0]
-    at = open_page(APP_PAGES[1])
+    at = open_page(PAGES[1])
     at.text_input(key="customer_search").input(customer_id).run()
     assert [m.value for m in at.metric if m.label == "Total spend"] == [f"${float(spend):,.2f}"]
-    at = open_page(APP_PAGES[5], {"metric": "order_count", "group_by": "customer__rfm_segment"})
+    at = open_page(PAGES[5], {"metric": "order_count", "group_by": "customer__rfm_segment"})
     table = [df.value for df in at.dataframe if "order_count" in df.value.columns][0]
     expected = built_pg.query(
         "select c.rfm_segment, count(*) as n from marts.transactions t join "

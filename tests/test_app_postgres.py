@@ -15,20 +15,12 @@ import psycopg2
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from test_app_helpers import APP, PAGES, metric, open_page, point_app_at
 from test_app_support import demo_frames, write_artifacts, write_postgres
 
 from c360 import config
 from c360.app_db import AppDataError, Warehouse, query, to_pg_paramstyle
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
-PAGES = [
-    "pages/overview.py",
-    "pages/customer.py",
-    "pages/segments.py",
-    "pages/data_quality.py",
-    "pages/recommendations.py",
-    "pages/metrics_explorer.py",
-]
 pytestmark = pytest.mark.postgres
 
 
@@ -61,12 +53,11 @@ def pg_demo_db() -> Iterator[str]:
 @pytest.fixture
 def on_pg(pg_demo_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     """Point the app at the session's Postgres database; caches start empty."""
-    monkeypatch.setenv("DBT_TARGET", "postgres")
-    monkeypatch.setenv("C360_PG_DB", pg_demo_db)
-    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
-    monkeypatch.delenv("C360_SHOW_PII", raising=False)
+    point_app_at(
+        monkeypatch,
+        {"DBT_TARGET": "postgres", "C360_PG_DB": pg_demo_db, "DBT_TARGET_PATH": str(tmp_path / "target")},
+    )
     write_artifacts(tmp_path / "target")
-    st.cache_data.clear()
     yield config.pg_settings().dsn()
     st.cache_data.clear()
 
@@ -76,21 +67,6 @@ def pg(dsn: str, statement: str, params: tuple = ()) -> list[tuple]:
     with psycopg2.connect(dsn) as con, con.cursor() as cur:
         cur.execute(statement, params)
         return cur.fetchall()
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
-    if page != PAGES[0]:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
-
-
-def metric(at: AppTest, label: str) -> str:
-    values = [m.value for m in at.metric if m.label == label]
-    assert len(values) == 1, label
-    return values[0]
 
 
 @pytest.mark.parametrize("page", PAGES)

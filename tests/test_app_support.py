@@ -22,7 +22,7 @@ import psycopg2.extras
 
 ANCHOR = dt.date(2024, 6, 30)
 LOADED_AT = pd.Timestamp("2024-07-01 01:00:00")
-CATEGORIES = [
+CATEGORIES = (
     ("Apps & Games", "apps_and_games"),
     ("Beauty", "beauty"),
     ("Books", "books"),
@@ -30,18 +30,26 @@ CATEGORIES = [
     ("Movies & TV", "movies_and_tv"),
     ("Sports, Fitness & Outdoors", "sports_fitness_and_outdoors"),
     ("Kitchen", "kitchen"),
-]
-SEGMENTS = [
+)
+SEGMENTS = (
     ("Champions", "Bought recently, buy often and spend the most.", "Reward them; early access."),
     ("Loyal", "Buy regularly with good spend.", "Upsell higher-value categories."),
     ("At Risk", "Spent well but not recently.", "Win them back with a personal offer."),
     ("Hibernating", "Low spend, long ago.", "Reactivation campaign."),
     ("Prospect", "No purchase yet.", "Convert with a first-order offer."),
-]
-FIRST = ["Mary", "Lisa", "John", "Adeep", "Katherine", "Paul", "Zoe", "Omar", "Wei", "Ana"]
-LAST = ["Davis", "Brown", "Rego", "Smith", "Nguyen", "Lee", "O'Neil", "Garcia"]
-STATES = ["NSW", "VIC", "QLD", "WA", "SA", "TAS", "NT", "ACT"]
-BANDS = [(25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"), (200, "65+")]
+)
+FIRST = ("Mary", "Lisa", "John", "Adeep", "Katherine", "Paul", "Zoe", "Omar", "Wei", "Ana")
+LAST = ("Davis", "Brown", "Rego", "Smith", "Nguyen", "Lee", "O'Neil", "Garcia")
+STATES = ("NSW", "VIC", "QLD", "WA", "SA", "TAS", "NT", "ACT")
+BANDS = (
+    (18, "under 18"),
+    (25, "18-24"),
+    (35, "25-34"),
+    (45, "35-44"),
+    (55, "45-54"),
+    (65, "55-64"),
+    (200, "65+"),
+)
 REC_TABLES = ("next_best_category", "category_affinity", "next_best_category_evaluation")
 
 

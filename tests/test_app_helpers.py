@@ -1,0 +1,92 @@
+"""Helpers shared by the app's AppTest modules (no tests here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+PAGES = (
+    "pages/overview.py",
+    "pages/customer.py",
+    "pages/segments.py",
+    "pages/data_quality.py",
+    "pages/recommendations.py",
+    "pages/metrics_explorer.py",
+)
+
+
+def point_app_at(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """Set the app's environment for one test (PII masked) and start with empty caches."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("C360_SHOW_PII", raising=False)
+    st.cache_data.clear()
+
+
+def open_page(page: str, query: dict[str, Any] | None = None, allow_error: bool = False) -> AppTest:
+    """Run app.py (with URL query parameters), switch to `page`, fail on any exception/error box."""
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    if not allow_error:
+        assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """All the text the page shows (titles, markdown, captions, alerts, metric labels and values)."""
+    parts: list[str] = []
+    for group in (
+        at.title,
+        at.header,
+        at.subheader,
+        at.markdown,
+        at.caption,
+        at.info,
+        at.warning,
+        at.success,
+        at.error,
+    ):
+        parts.extend(str(element.value) for element in group)
+    parts.extend(f"{m.label} {m.value}" for m in at.metric)
+    return "\n".join(parts)
+
+
+def infos(at: AppTest) -> str:
+    """The text of every st.info box."""
+    return " ".join(str(i.value) for i in at.info)
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The displayed value of the one metric called `label`."""
+    values = [m.value for m in at.metric if m.label == label]
+    assert len(values) == 1, f"metric {label!r}: {[m.label for m in at.metric]}"
+    return values[0]
+
+
+def frame_with(at: AppTest, column: str) -> Any:
+    """The one displayed dataframe that has `column`."""
+    frames = [df.value for df in at.dataframe if column in df.value.columns]
+    assert len(frames) == 1, f"{len(frames)} dataframes with {column!r}"
+    return frames[0]
+
+
+def sql(path: Path, statement: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Independent read of a DuckDB test warehouse."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(statement, params or []).fetchall()
+
+
+def dollars(value: float) -> str:
+    """`1234.5` -> `$1,234.50`, as the app shows money."""
+    return f"${float(value):,.2f}"

@@ -1,0 +1,154 @@
+"""Segments, audience export, data quality, recommendations and DuckDB locking, with AppTest.
+
+Numbers on the pages are compared with independent SQL over the same contract-shaped
+DuckDB warehouse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from test_app_helpers import PAGES, dollars, frame_with, infos, metric, open_page, point_app_at, sql, texts
+from test_app_support import demo_frames, write_artifacts, write_duckdb
+
+from c360 import app_data
+from c360.app_db import current_warehouse
+from c360.app_pii import export_frame
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A built demo warehouse (400 customers) shared read-only by the module's tests."""
+    path = tmp_path_factory.mktemp("app_demo") / "c360.duckdb"
+    write_duckdb(path, demo_frames())
+    return path
+
+
+@pytest.fixture
+def use_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
+    """Point the app at a DuckDB file (artifacts dir in tmp_path); returns that artifacts dir."""
+
+    def point(path: Path) -> Path:
+        target = tmp_path / "target"
+        point_app_at(
+            monkeypatch,
+            {"DBT_TARGET": "duckdb", "C360_DUCKDB_PATH": str(path), "DBT_TARGET_PATH": str(target)},
+        )
+        return target
+
+    yield point
+    st.cache_data.clear()
+
+
+# ---------- segments ----------
+
+
+def test_audience_size_follows_the_filters(demo_db: Path, use_db) -> None:
+    use_db(demo_db)
+    at = open_page(PAGES[2])
+    assert metric(at, "Audience size") == f"{sql(demo_db, 'select count(*) from marts.customers')[0][0]:,}"
+    at.multiselect(key="aud_segments").set_value(["Champions", "Loyal"]).run()
+    (n,) = sql(demo_db, "select count(*) from marts.customers where rfm_segment in ('Champions', 'Loyal')")[0]
+    assert metric(at, "Audience size") == f"{n:,}"
+    at.selectbox(key="aud_category").set_value("Books").run()
+    at.number_input(key="aud_min_spend").set_value(50.0).run()
+    at.number_input(key="aud_max_recency").set_value(180).run()
+    (n, spend) = sql(
+        demo_db,
+        """
+        select count(*), sum(c.total_spend) from marts.customers c
+        where rfm_segment in ('Champions', 'Loyal') and days_since_last_purchase <= 180
+          and c.books_amount >= 50""",
+    )[0]
+    assert 0 < n and metric(at, "Audience size") == f"{n:,}"
+    assert metric(at, "Audience spend") == dollars(spend)
+
+
+def test_audience_export_carries_hashed_ids_only(demo_db: Path, use_db) -> None:
+    use_db(demo_db)
+    audience = app_data.AudienceFilter(segments=("Champions",), states=("NSW", "VIC"))
+    members = app_data.audience_members(current_warehouse(), audience)
+    ids = [
+        r[0]
+        for r in sql(
+            demo_db,
+            "select customer_id from marts.customers where rfm_segment = 'Champions' "
+            "and state in ('NSW', 'VIC') order by customer_id",
+        )
+    ]
+    hidden = export_frame(members, reveal=False)
+    assert "customer_id" not in hidden.columns and "email" not in hidden.columns
+    assert list(hidden["customer_key"]) == [hashlib.sha256(i.encode()).hexdigest() for i in ids]
+    shown = export_frame(members, reveal=True)
+    assert list(shown["customer_id"]) == ids
+
+
+# ---------- data quality and recommendations ----------
+
+
+def test_data_quality_reads_the_build_artifacts(demo_db: Path, use_db) -> None:
+    counts = write_artifacts(use_db(demo_db))
+    at = open_page(PAGES[3])
+    for status in ("success", "pass", "warn", "fail"):
+        assert metric(at, status.capitalize()) == str(counts[status])
+    by_model = [
+        df.value for df in at.dataframe if "model" in df.value.columns and "pass" in df.value.columns
+    ][0]
+    assert by_model.set_index("model").loc["customers", "warn"] == 1
+    at.selectbox(key="dq_test").set_value("accepted_values_customers_gender").run()
+    assert any(list(df.value.columns) == ["value_field", "n_records"] for df in at.dataframe)
+    (quarantined,) = sql(
+        demo_db,
+        "select (select count(*) from quality.quarantined_contacts) + "
+        "(select count(*) from quality.quarantined_transactions)",
+    )[0]
+    assert metric(at, "Quarantined rows") == f"{quarantined:,}"
+    (conflicts,) = sql(demo_db, "select count(*) from quality.identity_conflicts")[0]
+    assert f"{conflicts:,} rows." in texts(at)
+    assert "Every raw row is accounted for." in texts(at)
+
+
+def test_recommendations_empty_state_names_the_commands(tmp_path: Path, use_db) -> None:
+    path = tmp_path / "norecs.duckdb"
+    write_duckdb(path, demo_frames(customers=50, with_recs=False))
+    use_db(path)
+    at = open_page(PAGES[4])
+    assert "make build" in infos(at) and "make eval-recs" in infos(at)
+
+
+def test_recommendations_show_evaluation(demo_db: Path, use_db) -> None:
+    use_db(demo_db)
+    at = open_page(PAGES[4])
+    table = frame_with(at, "hit_rate")
+    expected = sql(demo_db, "select max(hit_rate) from marts.next_best_category_evaluation")[0][0]
+    assert table["hit_rate"].max() == pytest.approx(expected)
+
+
+# ---------- the app never holds or blocks the DuckDB file ----------
+
+
+def test_app_does_not_hold_the_file_and_reports_a_running_build(tmp_path: Path, use_db) -> None:
+    path = tmp_path / "c360.duckdb"
+    write_duckdb(path, demo_frames(customers=40))
+    use_db(path)
+    open_page(PAGES[2])
+    writer = (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+        "c.execute('create table marts.x as select 1 as a'); print('locked', flush=True); time.sleep(20)"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", writer, str(path)], stdout=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+            st.cache_data.clear()
+            at = open_page(PAGES[0])
+            assert any("being rebuilt" in i.value for i in at.info)
+        finally:
+            proc.kill()
