@@ -54,14 +54,10 @@ def test_mf_query_through_the_wrapper(engine: str, request: pytest.FixtureReques
         expected[["metric_time__month", "transaction__category", "total_spend"]],
         ["metric_time__month", "transaction__category"],
     )
-    if engine == "duckdb":
-        listing = _run_mf(warehouse, target_path, ["list", "metrics"], skip_parse=True)
-        assert "books_spend_share" in listing and "repeat_purchase_rate" in listing
-        validation = _run_mf(warehouse, target_path, ["validate-configs"], skip_parse=True)
-        assert (
-            "ERRORS: 0" in validation
-            and "Successfully validated metrics against data warehouse" in validation
-        )
+    listing = _run_mf(warehouse, target_path, ["list", "metrics"], skip_parse=True)
+    assert "books_spend_share" in listing and "repeat_purchase_rate" in listing
+    validation = _run_mf(warehouse, target_path, ["validate-configs"], skip_parse=True)
+    assert "ERRORS: 0" in validation and "Successfully validated metrics against data warehouse" in validation
 
 
 def test_wrapper_refuses_spark(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
