@@ -32,7 +32,6 @@ from c360.metrics_manifest import EngineHandle, current_engine, manifest_path
 
 TIME_GRAINS = ("day", "week", "month", "quarter", "year")
 VALUE_PATTERN = re.compile(r"^[\w &,.'+\-/()]{1,100}$")
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_FILTER_VALUES = 200
 
 __all__ = [
