@@ -19,7 +19,7 @@ SHARE_OUT   ?= data/share
 K_ANONYMITY ?= 5
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
-.PHONY: help setup setup-spark data build app demo test test-spark bench eval-recs share mf lint clean
+.PHONY: help setup setup-spark data build app demo test test-spark bench eval-recs share mf gen-metrics lint clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ share: setup ## Export partner-safe share models (k-anonymous, salted keys) to S
 
 mf: setup ## MetricFlow on DBT_TARGET, e.g. make mf ARGS="query --metrics total_spend"
 	$(PY) -m c360.mf $(ARGS)
+
+gen-metrics: setup ## Regenerate the per-category metrics YAML from the product_categories seed
+	$(PY) scripts/gen_category_metrics.py
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .

@@ -26,12 +26,6 @@ DEFAULT_DAYS = 365  # Makefile DAYS
 RAW_DIR = config.REPO_ROOT / "data" / "raw"
 
 
-def target_path() -> Path:
-    """The dbt artifacts directory (DBT_TARGET_PATH, default dbt_c360/target)."""
-    env = config.dbt_env().get("DBT_TARGET_PATH")
-    return Path(env) if env else config.DBT_PROJECT_DIR / "target"
-
-
 def raw_tables_present(target: str) -> bool:
     """True when both raw tables exist on `target` (never creates a database file)."""
     if target == "duckdb":
@@ -95,7 +89,7 @@ def build_summary(run_results: Path) -> Counter[str]:
 def main() -> int:
     """Run the build; print one summary line; 0 on success, 1 on failure."""
     target = config.target()
-    artifacts = target_path()
+    artifacts = config.dbt_target_path()
     try:
         loaded = load_if_needed(target)
     except Exception as exc:  # reported as one line, never a traceback

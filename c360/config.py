@@ -54,6 +54,15 @@ def spark_dir() -> Path:
     return raw if raw.is_absolute() else (REPO_ROOT / raw)
 
 
+def dbt_target_path() -> Path:
+    """Absolute dbt artifacts dir: `DBT_TARGET_PATH` (relative = to the repo root) or dbt_c360/target."""
+    raw = os.environ.get("DBT_TARGET_PATH")
+    if not raw:
+        return DBT_PROJECT_DIR / "target"
+    path = Path(raw)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
 def pg_settings() -> PgSettings:
     """Postgres settings from `C360_PG_HOST/PORT/USER/PASSWORD/DB`."""
     return PgSettings(

@@ -10,7 +10,6 @@ connection that is already in the right database, so relations are rewritten to
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,18 +30,9 @@ MANIFEST_NAME = "semantic_manifest.json"
 SQL_ENGINES = {"duckdb": SqlEngine.DUCKDB, "postgres": SqlEngine.POSTGRES}
 
 
-def dbt_target_path() -> Path:
-    """Absolute dbt artifacts dir: `DBT_TARGET_PATH` (relative = to the repo root) or dbt_c360/target."""
-    raw = os.environ.get("DBT_TARGET_PATH")
-    if not raw:
-        return config.DBT_PROJECT_DIR / "target"
-    path = Path(raw)
-    return path if path.is_absolute() else config.REPO_ROOT / path
-
-
 def manifest_path() -> Path:
     """Where the current environment's semantic manifest lives."""
-    return dbt_target_path() / MANIFEST_NAME
+    return config.dbt_target_path() / MANIFEST_NAME
 
 
 class RenderOnlySqlClient:

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from c360 import config
-from c360.metrics_manifest import dbt_target_path
 
 MF_TARGETS = ("duckdb", "postgres")
 _SKIP_IN_SHIM = {"target", "logs", "dbt_packages", ".user.yml"}
@@ -77,7 +76,7 @@ def run(args: Sequence[str], *, skip_parse: bool = False) -> int:
         )
         return 2
     env = config.dbt_env()
-    target_path = dbt_target_path()
+    target_path = config.dbt_target_path()
     target_path.mkdir(parents=True, exist_ok=True)
     env["DBT_TARGET_PATH"] = str(target_path)
     if not skip_parse:
