@@ -1,0 +1,131 @@
+"""Small pure pieces of the app: masking, patterns, paramstyle, filters, URL state, engine choice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from test_app_helpers import infos, open_page, point_app_at
+
+from c360.app_data import AudienceFilter, like_pattern, period_bounds
+from c360.app_db import AppDataError, current_warehouse, quote_identifier, to_pg_paramstyle
+from c360.app_metrics import ExplorerState, state_from_params, state_to_params
+from c360.app_pii import export_frame, mask_email, mask_frame, mask_name
+from c360.app_ui import pct_change
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [("Mary Davis", "M. D."), ("adeep", "A."), ("  Zoe  O'Neil ", "Z. O."), (None, "—"), ("", "—")],
+)
+def test_mask_name_keeps_initials_only(name: str | None, expected: str) -> None:
+    assert mask_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    "email,expected",
+    [("davismary@hotmail.com", "d***@hotmail.com"), ("no-at-sign", "***"), ("@x.com", "***"), (None, "—")],
+)
+def test_mask_email(email: str | None, expected: str) -> None:
+    assert mask_email(email) == expected
+
+
+def test_mask_frame_hides_every_pii_column_unless_revealed() -> None:
+    frame = pd.DataFrame(
+        {
+            "full_name": ["Mary Davis"],
+            "mail": ["m@x.io"],
+            "address": ["1 St, Town, NSW"],
+            "birthdate": ["1980-01-01"],
+            "state": ["NSW"],
+        }
+    )
+    masked = mask_frame(frame, reveal=False).iloc[0].to_dict()
+    assert masked == {
+        "full_name": "M. D.",
+        "mail": "m***@x.io",
+        "address": "***",
+        "birthdate": "***",
+        "state": "NSW",
+    }
+    assert mask_frame(frame, reveal=True).equals(frame)
+
+
+def test_export_hashes_ids() -> None:
+    out = export_frame(pd.DataFrame({"customer_id": ["a", "b~1"], "total_spend": [1.0, 2.0]}), reveal=False)
+    assert list(out.columns) == ["customer_key", "total_spend"]
+    assert list(out["customer_key"]) == [hashlib.sha256(b"a").hexdigest(), hashlib.sha256(b"b~1").hexdigest()]
+
+
+@pytest.mark.parametrize("text", ["50%", "a_b", "x!y", "plain"])
+def test_like_pattern_matches_literally(text: str) -> None:
+    values = [text, text.replace("%", "X").replace("_", "Y") + "tail", "zz" + text + "zz"]
+    with duckdb.connect() as con:
+        found = [
+            v
+            for v in values
+            if con.execute("select ? ilike ? escape '!'", [v, like_pattern(text)]).fetchone()[0]
+        ]
+        prefix = [
+            v
+            for v in values
+            if con.execute("select ? ilike ? escape '!'", [v, like_pattern(text, True)]).fetchone()[0]
+        ]
+    expected = [v for v in values if text in v]
+    assert found == expected and prefix == [v for v in values if v.startswith(text)]
+
+
+def test_paramstyle_and_identifiers() -> None:
+    assert to_pg_paramstyle("select '%' || ? where a in (?, ?)") == "select '%%' || %s where a in (%s, %s)"
+    assert quote_identifier("not_null_customers_email") == '"not_null_customers_email"'
+    with pytest.raises(ValueError):
+        quote_identifier('x"; drop table y; --')
+
+
+def test_audience_filter_binds_every_value() -> None:
+    where, params = AudienceFilter(
+        segments=("A", "B"),
+        category="Books",
+        min_category_spend=5,
+        max_recency_days=30,
+        age_bands=("18-24",),
+        states=("NSW",),
+    ).where()
+    assert where.count("?") == len(params) == 7
+    assert "Books" not in where and "NSW" not in where
+    assert AudienceFilter(category="Books").where() == ("1 = 1", [])  # no minimum: no restriction
+
+
+def test_periods_and_deltas() -> None:
+    assert period_bounds(dt.date(2024, 3, 31), 30) == (
+        dt.date(2024, 1, 31),
+        dt.date(2024, 3, 1),
+        dt.date(2024, 3, 31),
+    )
+    assert pct_change(110.0, 100.0) == "+10.0%"
+    assert pct_change(5.0, 0.0) is None and pct_change(None, 3.0) is None
+
+
+def test_explorer_state_round_trips_through_the_url() -> None:
+    state = ExplorerState(
+        metrics=("total_spend", "order_count"),
+        group_by=("customer__state",),
+        grain="month",
+        filter_dim="transaction__category",
+        filter_values=("Books", "Sports, Fitness & Outdoors"),
+        start=dt.date(2024, 1, 1),
+        end=dt.date(2024, 6, 30),
+    )
+    assert state_from_params(state_to_params(state)) == state
+    assert state_from_params({"start": ["garbage"], "filter": ["no-colon"]}) == ExplorerState()
+
+
+def test_spark_target_is_refused_with_a_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    point_app_at(monkeypatch, {"DBT_TARGET": "spark", "DBT_TARGET_PATH": str(tmp_path)})
+    with pytest.raises(AppDataError, match="DBT_TARGET=duckdb"):
+        current_warehouse()
+    assert "DuckDB or Postgres" in infos(open_page("pages/overview.py"))
