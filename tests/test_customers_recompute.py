@@ -213,8 +213,10 @@ def segment(r: int | None, f: int | None, m: int | None) -> str:
 
 
 def age_band(age: int | None) -> str:
-    if age is None or age < 18:
+    if age is None:
         return "unknown"
+    if age < 18:
+        return "under 18"
     for upper, band in ((24, "18-24"), (34, "25-34"), (44, "35-44"), (54, "45-54"), (64, "55-64")):
         if age <= upper:
             return band

@@ -128,7 +128,7 @@ final as (
         joined.age,
         case
             when joined.age is null then 'unknown'
-            when joined.age < 18 then 'unknown'
+            when joined.age < 18 then 'under 18'
             when joined.age <= 24 then '18-24'
             when joined.age <= 34 then '25-34'
             when joined.age <= 44 then '35-44'
