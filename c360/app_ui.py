@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+import plotly.express as px
 import streamlit as st
 
 from c360.app_db import AppDataError, Warehouse, current_warehouse
@@ -54,3 +55,9 @@ def pct_change(current: float | None, previous: float | None) -> str | None:
     if current is None or previous is None or previous != previous or current != current or previous == 0:
         return None
     return f"{(current - previous) / previous * 100:+.1f}%"
+
+
+def category_colours(categories: Iterable[str]) -> dict[str, str]:
+    """The same colour for a category on every chart (assigned in name order)."""
+    palette = px.colors.qualitative.Plotly
+    return {name: palette[i % len(palette)] for i, name in enumerate(sorted(set(categories)))}

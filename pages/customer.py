@@ -8,7 +8,7 @@ import streamlit as st
 
 from c360 import app_data
 from c360.app_pii import mask_frame, match_label, profile_fields, show_pii
-from c360.app_ui import count, guarded, money, warehouse
+from c360.app_ui import category_colours, count, guarded, money, warehouse
 
 
 def pick_customer(reveal: bool) -> str | None:
@@ -107,6 +107,7 @@ def render() -> None:
         st.warning(f"Customer `{customer_id}` is not in `marts.customers`.")
         return
     profile_card(profile, reveal)
+    colours = category_colours(app_data.filter_options(wh)["categories"])
     left, right = st.columns([3, 2])
     with left:
         st.markdown("#### Purchase timeline")
@@ -119,6 +120,7 @@ def render() -> None:
                 x="transaction_at",
                 y="amount",
                 color="category",
+                color_discrete_map=colours,
                 size="item_count",
                 labels={"transaction_at": "", "amount": "Amount ($)", "category": ""},
             )
@@ -130,7 +132,9 @@ def render() -> None:
         if mix.empty:
             st.info("No purchases yet.")
         else:
-            figure = px.pie(mix, names="category", values="amount", hole=0.5)
+            figure = px.pie(
+                mix, names="category", values="amount", hole=0.5, color="category", color_discrete_map=colours
+            )
             figure.update_layout(margin={"t": 10}, height=320)
             st.plotly_chart(figure, width="stretch")
     left, right = st.columns(2)

@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from c360 import app_artifacts, app_data
-from c360.app_ui import count, guarded, money, pct_change, warehouse
+from c360.app_ui import category_colours, count, guarded, money, pct_change, warehouse
 
 STATUS_COLOURS = MappingProxyType({"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"})
 
@@ -85,6 +85,7 @@ def render() -> None:
         x="month",
         y="spend",
         color="category",
+        color_discrete_map=category_colours(app_data.filter_options(wh)["categories"]),
         labels={"month": "Month", "spend": "Spend ($)", "category": "Category"},
     )
     figure.update_layout(legend_title_text="", margin={"t": 10})

@@ -150,7 +150,7 @@ def check_and_shoot(tab: Page, name: str) -> None:
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
         small = DOCS_SHOTS / f"{name}.png"
         with Image.open(shot) as image:
-            image.convert("RGB").quantize(colors=64).save(small, optimize=True)
+            image.convert("RGB").quantize(colors=256).save(small, optimize=True)
         assert small.stat().st_size < MAX_DOC_BYTES, f"{small} is {small.stat().st_size} bytes"
 
 
@@ -177,7 +177,7 @@ def test_customer_profile_search(page: Page, app_url: str, duckdb_warehouse_gene
     )["s"].iloc[0]
     page.goto(f"{app_url}/customer")
     box = page.get_by_label("Find a customer")
-    box.fill(row["email"])
+    box.fill(row["customer_id"][:13])  # a prefix of the id: the docs screenshot shows no PII
     box.press("Enter")
     page.get_by_text("Purchase timeline").wait_for()
     settle(page)
