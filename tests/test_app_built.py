@@ -7,6 +7,7 @@ an explorer view round-trips through the URL.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,8 +52,6 @@ def test_profile_spend_equals_sql_on_the_dbt_build(built: Any) -> None:
 
 
 def test_data_quality_counts_match_run_results(built: Any) -> None:
-    import json
-
     results = json.loads((built.target_path / "run_results.json").read_text())["results"]
     at = open_page(PAGES[3])
     for status in ("pass", "warn"):
@@ -149,3 +148,21 @@ def test_postgres_profile_and_metric_equal_sql(built_pg: Any) -> None:
     )
     got = dict(zip(table["customer__rfm_segment"], table["order_count"], strict=True))
     assert got == {r.rfm_segment: float(r.n) for r in expected.itertuples()}
+
+
+def test_failing_row_samples_come_from_the_stored_failures(built: Any) -> None:
+    results = json.loads((built.target_path / "run_results.json").read_text())["results"]
+    problems = {
+        r["unique_id"].split(".")[2]: r["relation_name"].split(".")[-1].strip('"')
+        for r in results
+        if r["status"] in ("warn", "fail") and r["unique_id"].startswith("test.")
+    }
+    assert problems, "the generated data set carries defects, so some tests must warn"
+    at = open_page(PAGES[3])
+    assert sorted(at.selectbox(key="dq_test").options) == sorted(problems)
+    for test, table in problems.items():
+        at.selectbox(key="dq_test").set_value(test).run()
+        (stored,) = built.query(f'select count(*) as n from quality."{table}"')["n"]
+        expected_columns = list(built.query(f'select * from quality."{table}" limit 0').columns)
+        sample = [df.value for df in at.dataframe if list(df.value.columns) == expected_columns]
+        assert len(sample) == 1 and len(sample[0]) == min(20, int(stored))
