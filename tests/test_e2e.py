@@ -154,6 +154,27 @@ def check_and_shoot(tab: Page, name: str) -> None:
         assert small.stat().st_size < MAX_DOC_BYTES, f"{small} is {small.stat().st_size} bytes"
 
 
+def choose_option(tab: Page, label: str, option: str) -> None:
+    """Pick `option` in the multiselect labelled `label` (type to filter, click the option).
+
+    Charts that finish loading can shift the layout under the pointer and close the list,
+    so the whole gesture is retried a few times.
+    """
+    field = tab.locator('[data-testid="stMultiSelect"]').filter(has_text=label).locator("input")
+    choice = tab.get_by_role("option", name=option, exact=True)
+    for _ in range(5):
+        field.click()
+        field.press_sequentially(option[:5])
+        try:
+            choice.click(timeout=3_000)
+            tab.keyboard.press("Escape")
+            return
+        except PlaywrightTimeout:
+            field.press("Escape")
+            field.fill("")
+    pytest.fail(f"could not pick {option!r} in {label!r}")
+
+
 def metric_value(tab: Page, label: str) -> str:
     metric = tab.locator('[data-testid="stMetric"]').filter(has_text=label).first
     return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -206,19 +227,9 @@ def test_audience_filter_and_hashed_csv_download(
     page.goto(f"{app_url}/segments")
     page.get_by_text("Audience builder").wait_for()
     settle(page)
-    option = page.get_by_role("option", name="Champions", exact=True)
-    for _ in range(5):  # a rerun that lands while the list opens closes it again: retry
-        page.locator('[data-testid="stMultiSelect"]').filter(has_text="RFM segment").click()
-        try:
-            option.wait_for(timeout=3_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-    option.click()
-    page.keyboard.press("Escape")
-    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Audience size")).to_contain_text(
-        f"{len(ids):,}"
-    )
+    size = page.locator('[data-testid="stMetric"]').filter(has_text="Audience size")
+    choose_option(page, "RFM segment", "Champions")
+    expect(size).to_contain_text(f"{len(ids):,}", timeout=20_000)
     settle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download audience CSV").click()
