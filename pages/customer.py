@@ -15,6 +15,9 @@ def pick_customer(reveal: bool) -> str | None:
     """Search box -> at most 20 matches -> selectbox; the choice is kept in the URL (`?customer_id=`)."""
     wh = warehouse()
     app_data.require(wh, "marts.customers", "marts.transactions")
+    if app_data.customer_counts(wh)["customers"] == 0:
+        st.info("`marts.customers` is empty. Load data with `make data`, then run `make build`.")
+        return None
     text = st.text_input(
         "Find a customer",
         key="customer_search",
