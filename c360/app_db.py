@@ -123,7 +123,9 @@ def _query_duckdb(wh: Warehouse, sql: str, params: Sequence[Any]) -> pd.DataFram
             raise AppDataError(
                 "The warehouse is being rebuilt right now (the file is locked); refresh in a moment."
             ) from exc
-        raise WarehouseMissing(f"Cannot open `{wh.duckdb_path}`: {exc}. {BUILD_HINT}") from exc
+        raise WarehouseMissing(f"Cannot open `{wh.duckdb_path}`: {_first_line(exc)}. {BUILD_HINT}") from exc
+    except duckdb.Error as exc:  # e.g. not a DuckDB file, or opened with another configuration
+        raise WarehouseMissing(f"Cannot open `{wh.duckdb_path}`: {_first_line(exc)}. {BUILD_HINT}") from exc
     try:
         return con.execute(sql, list(params)).df()
     except duckdb.CatalogException as exc:

@@ -129,3 +129,13 @@ def test_spark_target_is_refused_with_a_message(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(AppDataError, match="DBT_TARGET=duckdb"):
         current_warehouse()
     assert "DuckDB or Postgres" in infos(open_page("pages/overview.py"))
+
+
+def test_a_file_that_is_not_duckdb_gives_guidance(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bogus = tmp_path / "c360.duckdb"
+    bogus.write_text("this is not a database\n")
+    point_app_at(
+        monkeypatch,
+        {"DBT_TARGET": "duckdb", "C360_DUCKDB_PATH": str(bogus), "DBT_TARGET_PATH": str(tmp_path)},
+    )
+    assert f"Cannot open `{bogus}`" in infos(open_page("pages/segments.py"))
