@@ -14,7 +14,7 @@
     {%- endif -%}
     {#- Seeds land in schema `marts` (dbt_project.yml, docs/CONTRACT.md). -#}
     {%- set seed_relation = api.Relation.create(
-        database=target.database,
+        database=target.get('database'),
         schema=generate_schema_name('marts', none) | trim,
         identifier='product_categories',
     ) -%}
