@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from c360.app_db import BUILD_HINT, TableMissing, Warehouse, query, table_exists
+from c360.app_db import BUILD_HINT, AppDataError, TableMissing, Warehouse, query, table_exists
+from c360.app_pii import export_frame
 
 TTL_SECONDS = 60
 SEARCH_LIMIT = 20
@@ -360,3 +361,16 @@ def audience_members(wh: Warehouse, audience: AudienceFilter) -> pd.DataFrame:
         """,
         params,
     )
+
+
+def audience_csv(wh: Warehouse, audience: AudienceFilter, reveal: bool) -> bytes:
+    """The audience export: `customer_key` = sha256(customer_id), raw ids only when `reveal`.
+
+    Runs when the download button is clicked, outside the page guard, so a data problem
+    becomes a one-line CSV saying what went wrong instead of an exception.
+    """
+    try:
+        members = audience_members(wh, audience)
+    except AppDataError as exc:
+        return pd.DataFrame({"error": [str(exc)]}).to_csv(index=False).encode("utf-8")
+    return export_frame(members, reveal).to_csv(index=False).encode("utf-8")

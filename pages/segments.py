@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import plotly.express as px
 import streamlit as st
 
 from c360 import app_data
-from c360.app_pii import export_frame, show_pii
+from c360.app_pii import show_pii
 from c360.app_ui import count, guarded, money, warehouse
 
 ANY = "Any category"
@@ -110,14 +112,9 @@ def audience_builder() -> None:
     left.metric("Audience size", count(size["customers"]))
     right.metric("Audience spend", money(size["spend"]))
     reveal = show_pii()
-
-    def export() -> bytes:
-        members = app_data.audience_members(wh, audience)
-        return export_frame(members, reveal).to_csv(index=False).encode("utf-8")
-
     st.download_button(
         "Download audience CSV",
-        data=export,
+        data=partial(app_data.audience_csv, wh, audience, reveal),  # built only when clicked
         file_name="audience.csv",
         mime="text/csv",
         icon=":material/download:",

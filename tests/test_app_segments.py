@@ -7,11 +7,13 @@ DuckDB warehouse.
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from test_app_helpers import PAGES, dollars, frame_with, infos, metric, open_page, point_app_at, sql, texts
@@ -19,7 +21,6 @@ from test_app_support import demo_frames, write_artifacts, write_duckdb
 
 from c360 import app_data
 from c360.app_db import current_warehouse
-from c360.app_pii import export_frame
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,6 @@ def test_audience_size_follows_the_filters(demo_db: Path, use_db) -> None:
 def test_audience_export_carries_hashed_ids_only(demo_db: Path, use_db) -> None:
     use_db(demo_db)
     audience = app_data.AudienceFilter(segments=("Champions",), states=("NSW", "VIC"))
-    members = app_data.audience_members(current_warehouse(), audience)
     ids = [
         r[0]
         for r in sql(
@@ -82,11 +82,21 @@ def test_audience_export_carries_hashed_ids_only(demo_db: Path, use_db) -> None:
             "and state in ('NSW', 'VIC') order by customer_id",
         )
     ]
-    hidden = export_frame(members, reveal=False)
-    assert "customer_id" not in hidden.columns and "email" not in hidden.columns
+    hidden = pd.read_csv(io.BytesIO(app_data.audience_csv(current_warehouse(), audience, reveal=False)))
+    assert set(hidden.columns) & {"customer_id", "email", "full_name", "address"} == set()
     assert list(hidden["customer_key"]) == [hashlib.sha256(i.encode()).hexdigest() for i in ids]
-    shown = export_frame(members, reveal=True)
+    shown = pd.read_csv(io.BytesIO(app_data.audience_csv(current_warehouse(), audience, reveal=True)))
     assert list(shown["customer_id"]) == ids
+
+
+def test_audience_export_reports_a_missing_table_in_the_file(tmp_path: Path, use_db) -> None:
+    path = tmp_path / "c360.duckdb"
+    write_duckdb(path, {"marts.rfm_segments": demo_frames(customers=5)["marts.rfm_segments"]})
+    use_db(path)
+    exported = pd.read_csv(
+        io.BytesIO(app_data.audience_csv(current_warehouse(), app_data.AudienceFilter(), False))
+    )
+    assert list(exported.columns) == ["error"] and "make build" in exported["error"].iloc[0]
 
 
 # ---------- data quality and recommendations ----------
