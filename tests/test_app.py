@@ -237,3 +237,10 @@ def test_metrics_explorer_without_a_semantic_manifest_says_make_build(demo_db: P
     use_db(demo_db)
     at = open_page(PAGES[5])
     assert any("semantic manifest" in i.value and "make build" in i.value for i in at.info)
+
+
+def test_a_shared_profile_url_opens_that_customer(demo_db: Path, use_db) -> None:
+    use_db(demo_db)
+    customer_id, _, spend, _ = pick_customer(demo_db)
+    at = open_page(PAGES[1], {"customer_id": customer_id})
+    assert metric(at, "Total spend") == dollars(spend)
