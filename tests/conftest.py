@@ -117,15 +117,15 @@ def generated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[config.PgSettings]:
-    """A new Postgres database owned by the dbt role, unique to this session; dropped at the end.
+@contextmanager
+def new_pg_database(label: str = "test") -> Iterator[config.PgSettings]:
+    """Create a Postgres database owned by the dbt role with a unique name; drop it afterwards.
 
     Skips when Postgres is unreachable, except under CI=true where that is a failure.
     """
     base = config.pg_settings()
     admin_settings = config.PgSettings(base.host, base.port, base.user, base.password, "postgres")
-    name = f"c360_test_{uuid.uuid4().hex[:12]}"
+    name = f"c360_{label}_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg2.connect(admin_settings.dsn(), connect_timeout=5)
     except psycopg2.OperationalError as exc:
@@ -141,6 +141,23 @@ def pg_database() -> Iterator[config.PgSettings]:
         with admin.cursor() as cur:
             cur.execute(f'drop database if exists "{name}" with (force)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[config.PgSettings]:
+    """The session's shared Postgres database (the built `pg_warehouse_generated` lives here).
+
+    Tests that load or build their own data must use `fresh_pg_database` instead.
+    """
+    with new_pg_database("test") as settings:
+        yield settings
+
+
+@pytest.fixture
+def fresh_pg_database() -> Iterator[config.PgSettings]:
+    """A Postgres database of this test alone, dropped after it."""
+    with new_pg_database("fresh") as settings:
+        yield settings
 
 
 def duckdb_warehouse(directory: Path) -> Warehouse:

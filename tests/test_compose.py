@@ -147,7 +147,7 @@ def test_entrypoint_modules_exist() -> None:
 
 @pytest.mark.postgres
 def test_entrypoint_generates_loads_and_builds(
-    pg_database: config.PgSettings, tmp_path: Path
+    fresh_pg_database: config.PgSettings, tmp_path: Path
 ) -> None:
     """The real entrypoint on an isolated database: data generated, loaded and built, then exec."""
     if shutil.which("pg_isready") is None:
@@ -157,11 +157,11 @@ def test_entrypoint_generates_loads_and_builds(
     env = {
         **{k: v for k, v in os.environ.items() if k not in CONFIG_VARS},
         "C360_APP_DIR": str(app_dir),
-        "C360_PG_HOST": pg_database.host,
-        "C360_PG_PORT": str(pg_database.port),
-        "C360_PG_USER": pg_database.user,
-        "C360_PG_PASSWORD": pg_database.password,
-        "C360_PG_DB": pg_database.dbname,
+        "C360_PG_HOST": fresh_pg_database.host,
+        "C360_PG_PORT": str(fresh_pg_database.port),
+        "C360_PG_USER": fresh_pg_database.user,
+        "C360_PG_PASSWORD": fresh_pg_database.password,
+        "C360_PG_DB": fresh_pg_database.dbname,
         "C360_DEMO_CUSTOMERS": "150",
         "C360_DEMO_SEED": "3",
         "C360_WAIT_SECONDS": "5",
@@ -179,7 +179,7 @@ def test_entrypoint_generates_loads_and_builds(
     raw = app_dir / "data" / "raw"
     with (raw / "contacts.csv").open(newline="", encoding="utf-8") as handle:
         file_contacts = sum(1 for record in csv.reader(handle) if record) - 1
-    with psycopg2.connect(pg_database.dsn()) as con, con.cursor() as cur:
+    with psycopg2.connect(fresh_pg_database.dsn()) as con, con.cursor() as cur:
         cur.execute("select count(*) from salesforce.contacts")
         (loaded,) = cur.fetchone()
         cur.execute("select count(*), count(distinct contact_id) from marts.customers")
