@@ -35,7 +35,9 @@ def machine_facts() -> str:
     """Cores, memory and package versions as one markdown line."""
     packages = ", ".join(f"{p} {version(p)}" for p in ("duckdb", "dbt-core", "dbt-duckdb", "dbt-postgres",
                                                         "metricflow", "streamlit", "pandas"))
-    return (f"{os.cpu_count()} cores, {_memory_gib()} memory, Python {platform.python_version()}, "
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cores, {_memory_gib()} memory, load average at the end {load}, "
+            f"Python {platform.python_version()}, "
             f"{platform.system()} {platform.machine()}; {packages}")
 
 
