@@ -119,7 +119,7 @@ def _query_args(state: ExplorerState) -> dict[str, Any]:
     where = (
         {state.filter_dim: list(state.filter_values)} if state.filter_dim and state.filter_values else None
     )
-    end = state.end + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if state.end else None
+    end = dt.datetime.combine(state.end, dt.time.max) if state.end else None  # through the whole end day
     return {
         "group_by": list(state.group_by),
         "time_grain": state.grain,

@@ -146,6 +146,9 @@ def render() -> None:
         st.query_params.from_dict({})
         return
     st.query_params.from_dict(app_metrics.state_to_params(state))
+    if state.start and state.end and state.start > state.end:
+        st.warning("“From” is after “To”: swap the dates.")
+        return
     frame, sql = app_metrics.run(version, wh, state)
     catalog = app_metrics.catalog(version)
     labels = dict(zip(catalog["name"], catalog["label"], strict=True))

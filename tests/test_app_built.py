@@ -166,3 +166,15 @@ def test_failing_row_samples_come_from_the_stored_failures(built: Any) -> None:
         expected_columns = list(built.query(f'select * from quality."{table}" limit 0').columns)
         sample = [df.value for df in at.dataframe if list(df.value.columns) == expected_columns]
         assert len(sample) == 1 and len(sample[0]) == min(20, int(stored))
+
+
+def test_date_range_limits_the_metric_and_a_reversed_range_is_refused(built: Any) -> None:
+    at = open_page(PAGES[5], {"metric": "total_spend", "start": "2025-01-01", "end": "2025-03-31"})
+    expected = built.query(
+        "select sum(amount) as s from marts.transactions "
+        "where transaction_at >= '2025-01-01' and transaction_at < '2025-04-01'"
+    )["s"].iloc[0]
+    table = [df.value for df in at.dataframe if "total_spend" in df.value.columns][0]
+    assert table["total_spend"].sum() == pytest.approx(float(expected), abs=0.01)
+    at = open_page(PAGES[5], {"metric": "total_spend", "start": "2025-03-31", "end": "2025-01-01"})
+    assert any("after" in w.value for w in at.warning)
