@@ -33,10 +33,17 @@ def warehouse() -> Warehouse:
     return current_warehouse()
 
 
+def clear_caches() -> None:
+    """Drop every cached query result and parsed artifact (what "Refresh data" does)."""
+    st.cache_data.clear()
+
+
 def refresh_button() -> None:
     """Sidebar button that drops every cached query result, so a rebuild shows at once."""
-    if st.sidebar.button("Refresh data", icon=":material/refresh:", help="Clear cached query results"):
-        st.cache_data.clear()
+    if st.sidebar.button(
+        "Refresh data", key="refresh_data", icon=":material/refresh:", help="Clear cached query results"
+    ):
+        clear_caches()
         st.toast("Caches cleared")
 
 

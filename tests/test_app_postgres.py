@@ -20,6 +20,7 @@ from test_app_support import demo_frames, write_artifacts, write_postgres
 
 from c360 import config
 from c360.app_db import AppDataError, Warehouse, query, to_pg_paramstyle
+from c360.app_ui import clear_caches
 
 pytestmark = pytest.mark.postgres
 
@@ -131,3 +132,29 @@ def test_unreachable_database_says_what_to_run(monkeypatch: pytest.MonkeyPatch, 
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert any("make build" in i.value and "Postgres" in i.value for i in at.info)
+
+
+def test_postgres_results_stay_cached_until_refresh(on_pg: str) -> None:
+    count_sql = (
+        "select count(*) from marts.transactions "
+        "where transaction_date > (select max(transaction_date) - 90 from marts.transactions)"
+    )
+    at = open_page(PAGES[0])
+    before = metric(at, "Orders")
+    assert before == f"{pg(on_pg, count_sql)[0][0]:,}"
+    with psycopg2.connect(on_pg) as con, con.cursor() as cur:
+        cur.execute(
+            "insert into marts.transactions select 'extra-' || transaction_id, customer_id, transaction_at, "
+            "transaction_date, amount, item_count, category, category_slug, loaded_at "
+            "from marts.transactions order by transaction_at desc limit 3"
+        )
+    try:
+        at = open_page(PAGES[0])  # a new session
+        assert metric(at, "Orders") == before  # cached: Postgres has no file version to notice
+        clear_caches()  # the sidebar button's action (clicked in the browser test)
+        at = open_page(PAGES[0])
+        assert metric(at, "Orders") == f"{pg(on_pg, count_sql)[0][0]:,}" != before
+    finally:
+        with psycopg2.connect(on_pg) as con, con.cursor() as cur:
+            cur.execute("delete from marts.transactions where transaction_id like 'extra-%'")
+        st.cache_data.clear()
