@@ -70,11 +70,6 @@ def spark_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return conf
 
 
-def spark_dir_from_conf(conf: Mapping[str, str]) -> Path:
-    """The warehouse directory named by a rendered configuration."""
-    return Path(conf["spark.sql.warehouse.dir"])
-
-
 def get_session(env: Mapping[str, str] | None = None, app_name: str = "c360") -> SparkSession:
     """A SparkSession with Hive support and the profile's configuration (as dbt-spark builds it)."""
     from pyspark.sql import SparkSession
