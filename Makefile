@@ -9,6 +9,7 @@ export DBT_TARGET        ?= duckdb
 export C360_DUCKDB_PATH  ?= $(CURDIR)/data/c360.duckdb
 export C360_SPARK_DIR    ?= $(CURDIR)/data/spark
 export DBT_PROFILES_DIR  ?= $(CURDIR)/dbt_c360
+export SPARK_LOCAL_IP    ?= 127.0.0.1
 CUSTOMERS   ?= 5000
 SEED        ?= 42
 DAYS        ?= 365
