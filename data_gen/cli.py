@@ -39,10 +39,10 @@ def _default_target() -> str:
 def _add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
-        choices=LOAD_TARGETS,
+        choices=(*LOAD_TARGETS, "spark"),
         default=_default_target(),
-        help="warehouse to load: DuckDB file C360_DUCKDB_PATH or Postgres C360_PG_* "
-        "(default: DBT_TARGET, currently %(default)s)",
+        help="warehouse to load: DuckDB file C360_DUCKDB_PATH, Postgres C360_PG_* or the local "
+        "Spark warehouse C360_SPARK_DIR (default: DBT_TARGET, currently %(default)s)",
     )
     parser.add_argument(
         "--dir",
@@ -105,6 +105,10 @@ def _run_load(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
         if not args.quiet:
             print(f"loading {contacts} and {transactions} into {args.target}", file=sys.stderr, flush=True)
+        if args.target == "spark":  # same reader and checks; a JVM starts only after they pass
+            from data_gen import spark_loader
+
+            return spark_loader.main(["--contacts", str(contacts), "--transactions", str(transactions)])
         result = load(args.target, contacts, transactions, progress=not args.quiet)
     except LoadError as exc:
         print(f"load failed, nothing changed: {exc}", file=sys.stderr)

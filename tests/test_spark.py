@@ -133,8 +133,7 @@ def spark_build(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> Spar
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
     _run(
-        ["-m", "data_gen.spark_loader", "--contacts", str(raw_dir / "contacts.csv"),
-         "--transactions", str(raw_dir / "transactions.csv")],
+        ["-m", "data_gen", "load", "--target", "spark", "--dir", str(raw_dir)],
         env, "load",
     )
     build = _dbt(["build", "--threads", DBT_THREADS, "--vars", SHARE_VARS], env, base / "target", "dbt build")
