@@ -20,7 +20,7 @@ SHARE_OUT   ?= data/share
 K_ANONYMITY ?= 5
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
-.PHONY: help setup setup-spark data build app demo test test-spark bench eval-recs share mf gen-metrics lint clean
+.PHONY: help setup setup-spark data build app demo test test-spark bench eval-recs share mf gen-metrics screenshots lint clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ share: setup ## Export partner-safe share models (k-anonymous, salted keys) to S
 
 mf: setup ## MetricFlow on DBT_TARGET, e.g. make mf ARGS="query --metrics total_spend"
 	$(PY) -m c360.mf $(ARGS)
+
+screenshots: setup ## Refresh docs/screenshots from the browser test
+	C360_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -m e2e tests/test_e2e.py -q
 
 gen-metrics: setup ## Regenerate the per-category metrics YAML from the product_categories seed
 	$(PY) scripts/gen_category_metrics.py

@@ -8,7 +8,6 @@ build shows at once); the raw JSON, which can be megabytes, is never kept.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,7 @@ FRESHNESS_COLUMNS = (
 
 def target_path() -> Path:
     """The dbt artifacts directory (`DBT_TARGET_PATH`, default `dbt_c360/target`)."""
-    raw = Path(os.environ.get("DBT_TARGET_PATH", str(config.DBT_PROJECT_DIR / "target")))
-    return raw if raw.is_absolute() else (config.REPO_ROOT / raw)
+    return config.dbt_target_path()
 
 
 def _version(name: str) -> tuple[str, float]:
