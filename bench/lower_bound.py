@@ -8,17 +8,18 @@ quarantine: the cost of the answer alone.
 
 from __future__ import annotations
 
-from c360.config import TARGETS
+import csv
 
-CATEGORIES = (
-    "Apps & Games",
-    "Beauty",
-    "Books",
-    "Clothing, Shoes & Accessories",
-    "Movies & TV",
-    "Sports, Fitness & Outdoors",
-    "Kitchen",
-)
+from c360.config import DBT_PROJECT_DIR, TARGETS
+
+SEED = DBT_PROJECT_DIR / "seeds" / "product_categories.csv"
+
+
+def _categories() -> list[tuple[str, str]]:
+    """(name, slug) of each row of the product_categories seed, in sort order."""
+    with SEED.open(newline="", encoding="utf-8") as handle:
+        rows = sorted(csv.DictReader(handle), key=lambda row: int(row["sort_order"]))
+    return [(row["category_name"], row["category_slug"]) for row in rows]
 
 _TS = r"'^[0-9]{4}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?$'"
 
@@ -43,11 +44,6 @@ _TYPED = {
 }
 
 
-def _slug(name: str) -> str:
-    out = "".join(ch.lower() if ch.isalnum() else "_" for ch in name.replace("&", "and"))
-    return "_".join(part for part in out.split("_") if part)
-
-
 def lower_bound_sql(engine: str, table: str = "bench_lower_bound") -> str:
     """`create table <table> as ...` computing the customers core from raw tables on `engine`."""
     if engine not in TARGETS or engine not in _TYPED:
@@ -57,9 +53,11 @@ def lower_bound_sql(engine: str, table: str = "bench_lower_bound") -> str:
     loaded = t["ts"].replace("{x}", "_loaded_at_utc")
     num = t["num"].replace("{x}", "amount")
     integer = t["int"].replace("{x}", "item_count")
-    cats = ", ".join("'" + c.replace("'", "''") + "'" for c in CATEGORIES)
+    categories = _categories()
+    cats = ", ".join("'" + name.replace("'", "''") + "'" for name, _ in categories)
     pivots = ",\n        ".join(
-        f"sum(case when category = '{c}' then amount else 0 end) as {_slug(c)}_amount" for c in CATEGORIES
+        f"sum(case when category = '{name}' then amount else 0 end) as {slug}_amount"
+        for name, slug in categories
     )
     return f"""
 create table {table} as

@@ -6,7 +6,6 @@ Under CI=true a missing Postgres fails instead of skipping.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from test_app_support import demo_frames, write_artifacts, write_postgres
 from c360 import config
 from c360.app_db import AppDataError, Warehouse, query, to_pg_paramstyle
 from c360.app_ui import clear_caches
+from tests.conftest import new_pg_database
 
 pytestmark = pytest.mark.postgres
 
@@ -28,27 +28,12 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture(scope="session")
 def pg_demo_db() -> Iterator[str]:
     """A fresh database holding the demo warehouse, dropped at the end of the session."""
-    settings = config.pg_settings()
-    admin_dsn = settings.dsn().replace(f"dbname={settings.dbname}", "dbname=postgres")
-    name = f"c360_test_app_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(admin_dsn, connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Postgres is required under CI=true: {exc}")
-        pytest.skip(f"Postgres not reachable: {exc}")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    try:
-        dsn = settings.dsn().replace(f"dbname={settings.dbname}", f"dbname={name}")
-        write_postgres(dsn, demo_frames())
-        yield name
-    finally:
-        st.cache_resource.clear()  # closes nothing by itself: drop with force ends pooled sessions
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+    with new_pg_database("app") as settings:
+        try:
+            write_postgres(settings.dsn(), demo_frames())
+            yield settings.dbname
+        finally:
+            st.cache_resource.clear()  # closes nothing by itself: drop with force ends pooled sessions
 
 
 @pytest.fixture

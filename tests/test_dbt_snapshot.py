@@ -10,16 +10,12 @@ session warehouses are never mutated.
 from __future__ import annotations
 
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-import psycopg2
 import pytest
 
-from c360 import config
-from tests.conftest import Warehouse, _ci, duckdb_warehouse, pg_warehouse
+from tests.conftest import Warehouse, duckdb_warehouse, pg_warehouse
 
 NEW_ADDRESS = "1 Snapshot Street, Testville, VIC, 3000"
 NEW_CONTACT_ID = "00000000-5ca9-4000-8000-000000000001"
@@ -27,32 +23,6 @@ SNAPSHOT_SQL = (
     "select customer_id, contact_id, address, dbt_valid_from, dbt_valid_to"
     " from snapshots.contacts_snapshot order by customer_id, dbt_valid_from"
 )
-
-
-@pytest.fixture
-def own_pg_database() -> Iterator[config.PgSettings]:
-    """A fresh Postgres database (dbt role) for this test only, dropped afterwards.
-
-    Not the session `pg_database`: that one holds the shared generated warehouse.
-    """
-    base = config.pg_settings()
-    admin_settings = config.PgSettings(base.host, base.port, base.user, base.password, "postgres")
-    name = f"c360_snap_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg2.connect(admin_settings.dsn(), connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        if _ci():
-            pytest.fail(f"Postgres is required under CI=true: {exc}")
-        pytest.skip(f"Postgres not reachable: {exc}")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')  # generated name, not user input
-    try:
-        yield config.PgSettings(base.host, base.port, base.user, base.password, name)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -67,7 +37,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path, sample_dir: Path) 
         assert copy.duckdb_path is not None
         shutil.copyfile(built.duckdb_path, copy.duckdb_path)
         return copy
-    warehouse = pg_warehouse(request.getfixturevalue("own_pg_database"), directory)
+    warehouse = pg_warehouse(request.getfixturevalue("fresh_pg_database"), directory)
     _load_and_snapshot(warehouse, sample_dir / "contacts.csv", sample_dir / "transactions.csv")
     return warehouse
 

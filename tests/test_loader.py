@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 
 from c360 import config
 from data_gen.loader import LoadError, load
+from tests.conftest import new_pg_database
 
 CONTACT_COLUMNS = ["id", "username", "name", "gender", "address", "mail", "birthdate", "_loaded_at_utc"]
 TXN_COLUMNS = ["contact_id", "id", "transaction_date", "amount", "item_count", "category", "_loaded_at_utc"]
@@ -29,24 +28,8 @@ TABLES = ("salesforce.contacts", "web.transactions")
 @pytest.fixture(scope="session")
 def pg_db() -> Iterator[str]:
     """A fresh Postgres database owned by the dbt role for this session, dropped at the end."""
-    settings = config.pg_settings()
-    admin_dsn = settings.dsn().replace(f"dbname={settings.dbname}", "dbname=postgres")
-    name = f"c360_test_loader_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(admin_dsn, connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Postgres is required under CI=true: {exc}")
-        pytest.skip(f"Postgres not reachable: {exc}")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+    with new_pg_database("loader") as settings:
+        yield settings.dbname
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
