@@ -44,8 +44,13 @@ def _stage_row(stage: str, scale: int, target: str, result: StageResult, rows: i
     return Row(stage, scale, target, result.seconds, rate, result.peak_mb, note)
 
 
-def bench_scale(scale: int, targets: list[str], root: Path, seed: int) -> list[Row]:
-    """Generate, load, build, query and render at one scale; return the table rows."""
+def bench_scale(scale: int, targets: list[str], root: Path, seed: int,
+                done: list[Row] | None = None, out: Path | None = None) -> list[Row]:
+    """Generate, load, build, query and render at one scale; return the table rows.
+
+    With `done` and `out`, the report so far is rewritten after each target, so a long run
+    that is stopped still leaves what it measured.
+    """
     workdir = root / str(scale)
     shutil.rmtree(workdir, ignore_errors=True)
     raw = workdir / "raw"
@@ -99,6 +104,8 @@ def bench_scale(scale: int, targets: list[str], root: Path, seed: int) -> list[R
                     for page, seconds, note in probes.parse_app_output(app.output))
         if target == "postgres":
             probes.drop_pg_database(pg_db)
+        if out is not None:
+            write_report([*(done or []), *rows], out, 0.0)
     shutil.rmtree(workdir, ignore_errors=True)
     return rows
 
@@ -120,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     for scale in scales:
         print(f"== {scale:,} customers", file=sys.stderr, flush=True)
-        rows.extend(bench_scale(scale, targets, args.workdir, args.seed))
+        rows.extend(bench_scale(scale, targets, args.workdir, args.seed, rows, args.out))
     text = write_report(rows, args.out, time.perf_counter() - started)
     print(text)
     return 0
