@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -209,3 +209,34 @@ def pg_warehouse_generated(
 ) -> Warehouse:
     """Postgres warehouse (its own database) built from the generated data set."""
     return build_warehouse(pg_warehouse(pg_database, tmp_path_factory.mktemp("wh_pg_gen")), generated_dir)
+
+
+# ---------- the app's small contract-shaped DuckDB warehouse (tests/test_app*.py) ----------
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A built demo warehouse (400 customers) shared read-only by the module's tests."""
+    from test_app_support import demo_frames, write_duckdb
+
+    path = tmp_path_factory.mktemp("app_demo") / "c360.duckdb"
+    write_duckdb(path, demo_frames())
+    return path
+
+
+@pytest.fixture
+def use_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
+    """Point the app at a DuckDB file (artifacts dir in tmp_path); returns that artifacts dir."""
+    import streamlit as st
+    from test_app_helpers import point_app_at
+
+    def point(path: Path) -> Path:
+        target = tmp_path / "target"
+        point_app_at(
+            monkeypatch,
+            {"DBT_TARGET": "duckdb", "C360_DUCKDB_PATH": str(path), "DBT_TARGET_PATH": str(target)},
+        )
+        return target
+
+    yield point
+    st.cache_data.clear()

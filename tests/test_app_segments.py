@@ -10,42 +10,16 @@ import hashlib
 import io
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import streamlit as st
-from test_app_helpers import PAGES, dollars, frame_with, infos, metric, open_page, point_app_at, sql, texts
+from test_app_helpers import PAGES, dollars, frame_with, infos, metric, open_page, sql, texts
 from test_app_support import demo_frames, write_artifacts, write_duckdb
 
 from c360 import app_data
 from c360.app_db import current_warehouse
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A built demo warehouse (400 customers) shared read-only by the module's tests."""
-    path = tmp_path_factory.mktemp("app_demo") / "c360.duckdb"
-    write_duckdb(path, demo_frames())
-    return path
-
-
-@pytest.fixture
-def use_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
-    """Point the app at a DuckDB file (artifacts dir in tmp_path); returns that artifacts dir."""
-
-    def point(path: Path) -> Path:
-        target = tmp_path / "target"
-        point_app_at(
-            monkeypatch,
-            {"DBT_TARGET": "duckdb", "C360_DUCKDB_PATH": str(path), "DBT_TARGET_PATH": str(target)},
-        )
-        return target
-
-    yield point
-    st.cache_data.clear()
-
 
 # ---------- segments ----------
 
