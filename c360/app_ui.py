@@ -52,6 +52,13 @@ def money(value: float | None) -> str:
     return "—" if value is None or value != value else f"${value:,.2f}"
 
 
+def money_short(value: float | None) -> str:
+    """Like `money`, but whole dollars from $100,000 on so a KPI tile never truncates."""
+    if value is None or value != value or abs(value) < 100_000:
+        return money(value)
+    return f"${value:,.0f}"
+
+
 def count(value: float | None) -> str:
     """`1234` -> `1,234`."""
     return "—" if value is None or value != value else f"{int(value):,}"

@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from c360 import app_artifacts, app_data
-from c360.app_ui import category_colours, count, guarded, money, pct_change, warehouse
+from c360.app_ui import category_colours, count, guarded, money, money_short, pct_change, warehouse
 
 STATUS_COLOURS = MappingProxyType({"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"})
 
@@ -59,7 +59,10 @@ def render() -> None:
     current, previous = kpis.loc["current"], kpis.loc["previous"]
     st.caption(f"{label} up to the latest transaction date {anchor}, compared with the {days} days before.")
     columns = st.columns(4)
-    columns[0].metric("Spend", money(current["spend"]), pct_change(current["spend"], previous["spend"]))
+    columns[0].metric(
+        "Spend", money_short(current["spend"]), pct_change(current["spend"], previous["spend"]),
+        help=f"Exactly {money(current['spend'])}",
+    )
     columns[1].metric("Orders", count(current["orders"]), pct_change(current["orders"], previous["orders"]))
     columns[2].metric(
         "Average order value", money(current["aov"]), pct_change(current["aov"], previous["aov"])

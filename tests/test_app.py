@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app_helpers import PAGES, dollars, frame_with, infos, metric, open_page, sql, texts
+from test_app_helpers import PAGES, dollars, frame_with, infos, kpi_dollars, metric, open_page, sql, texts
 from test_app_support import demo_frames, empty_frames, write_artifacts, write_duckdb
 
 # ---------- every page, three warehouse states ----------
@@ -71,7 +71,7 @@ def test_overview_kpis_equal_independent_sql(period: str, days: int, demo_db: Pa
     )
     spend, orders, active = sql(demo_db, query, [start, anchor])[0]
     prev_spend, _, _ = sql(demo_db, query, [previous, start])[0]
-    assert metric(at, "Spend") == dollars(spend)
+    assert metric(at, "Spend") == kpi_dollars(spend)
     assert metric(at, "Orders") == f"{orders:,}"
     assert metric(at, "Active customers") == f"{active:,}"
     assert metric(at, "Average order value") == dollars(spend / orders)

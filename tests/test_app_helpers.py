@@ -90,3 +90,8 @@ def sql(path: Path, statement: str, params: list[Any] | None = None) -> list[tup
 def dollars(value: float) -> str:
     """`1234.5` -> `$1,234.50`, as the app shows money."""
     return f"${float(value):,.2f}"
+
+
+def kpi_dollars(value: float) -> str:
+    """A spend KPI tile: cents below $100,000, whole dollars from there on (never truncated)."""
+    return dollars(value) if abs(float(value)) < 100_000 else f"${float(value):,.0f}"

@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
-from test_app_helpers import APP, PAGES, metric, open_page, point_app_at
+from test_app_helpers import APP, PAGES, kpi_dollars, metric, open_page, point_app_at
 from test_app_support import demo_frames, write_artifacts, write_postgres
 
 from c360 import config
@@ -69,7 +69,7 @@ def test_overview_spend_equals_sql(on_pg: str) -> None:
         "select sum(amount) from marts.transactions where transaction_date > "
         "(select max(transaction_date) from marts.transactions) - 90",
     )[0]
-    assert metric(at, "Spend") == f"${float(spend):,.2f}"
+    assert metric(at, "Spend") == kpi_dollars(spend)
 
 
 def test_customer_search_and_spend_on_postgres(on_pg: str) -> None:
