@@ -217,7 +217,8 @@ def pg_warehouse_generated(
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A built demo warehouse (400 customers) shared read-only by the module's tests."""
-    from test_app_support import demo_frames, write_duckdb
+    from app_store import write_duckdb
+    from test_app_support import demo_frames
 
     path = tmp_path_factory.mktemp("app_demo") / "c360.duckdb"
     write_duckdb(path, demo_frames())

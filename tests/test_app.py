@@ -13,9 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from app_store import write_artifacts, write_duckdb
 from streamlit.testing.v1 import AppTest
 from test_app_helpers import PAGES, dollars, frame_with, infos, kpi_dollars, metric, open_page, sql, texts
-from test_app_support import demo_frames, empty_frames, write_artifacts, write_duckdb
+from test_app_support import demo_frames, empty_frames
 
 # ---------- every page, three warehouse states ----------
 

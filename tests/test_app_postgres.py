@@ -13,9 +13,10 @@ from pathlib import Path
 import psycopg2
 import pytest
 import streamlit as st
+from app_store import write_artifacts, write_postgres
 from streamlit.testing.v1 import AppTest
 from test_app_helpers import APP, PAGES, kpi_dollars, metric, open_page, point_app_at
-from test_app_support import demo_frames, write_artifacts, write_postgres
+from test_app_support import demo_frames
 
 from c360 import config
 from c360.app_db import AppDataError, Warehouse, query, to_pg_paramstyle

@@ -20,10 +20,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from app_store import free_port
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from test_app_support import free_port
 
 from c360 import config
 from c360.dbt_runner import run_dbt
