@@ -20,6 +20,22 @@ from tests.conftest import Warehouse
 PERIOD_CODES = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 
 
+# The metrics the semantic-layer issue names (plus one generated category share).
+NAMED_METRICS = [
+    "total_spend",
+    "order_count",
+    "items_sold",
+    "average_order_value",
+    "active_customers",
+    "spend_per_customer",
+    "new_customers",
+    "repeat_purchase_rate",
+    "avg_days_since_last_purchase",
+    "trailing_30d_spend",
+    "spend_mom_growth",
+    "books_spend_share",
+]
+
 @dataclass(frozen=True)
 class MartFrames:
     """The two marts as pandas frames (amounts as float, times as naive datetime64)."""

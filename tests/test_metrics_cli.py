@@ -12,7 +12,14 @@ import pytest
 
 from c360 import config, mf
 from tests.conftest import Warehouse
-from tests.metrics_expected import assert_frames_match, read_marts, transaction_metrics, truncate
+from tests.metrics_expected import (
+    NAMED_METRICS,
+    assert_frames_match,
+    client_for,
+    read_marts,
+    transaction_metrics,
+    truncate,
+)
 
 
 def _run_mf(warehouse: Warehouse, target_path: Path, args: list[str], skip_parse: bool = False) -> str:
@@ -58,6 +65,21 @@ def test_mf_query_through_the_wrapper(engine: str, request: pytest.FixtureReques
     assert "books_spend_share" in listing and "repeat_purchase_rate" in listing
     validation = _run_mf(warehouse, target_path, ["validate-configs"], skip_parse=True)
     assert "ERRORS: 0" in validation and "Successfully validated metrics against data warehouse" in validation
+
+    # Every named metric through `mf query` gives what the Python client gives (the client's
+    # values are checked against pandas in test_metrics_values.py).
+    all_csv = tmp_path / "all.csv"
+    _run_mf(warehouse, target_path, ["query", "--metrics", ",".join(NAMED_METRICS),
+                                     "--group-by", "metric_time__month", "--decimals", "10",
+                                     "--csv", str(all_csv)],
+            skip_parse=True)
+    via_cli = pd.read_csv(all_csv)
+    via_cli["metric_time__month"] = pd.to_datetime(via_cli["metric_time__month"]).astype("datetime64[us]")
+    via_client = client_for(warehouse).query(NAMED_METRICS, time_grain="month")
+    via_client = via_client[via_client["metric_time__month"].notna()]
+    via_cli = via_cli[via_cli["metric_time__month"].notna()]
+    assert len(via_client) >= 12
+    assert_frames_match(via_cli, via_client, ["metric_time__month"], rtol=1e-6)
 
 
 def test_wrapper_refuses_spark(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

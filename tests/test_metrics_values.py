@@ -166,6 +166,45 @@ def test_trailing_30d_spend_by_day(built: tuple[MetricsClient, MartFrames]) -> N
     assert_frames_match(got, expected, ["metric_time__day"])
 
 
+def test_trailing_30d_spend_by_day_and_category(built: tuple[MetricsClient, MartFrames]) -> None:
+    """The cumulative metric reads the daily aggregate: same answer per category as transactions."""
+    client, frames = built
+    start, end = _middle_window(frames, days=20)
+    key = "product_category__category_name"
+    got = client.query(["trailing_30d_spend"], group_by=[key], time_grain="day", start=start, end=end)
+    tx = frames.transactions.assign(day=truncate(frames.transactions["transaction_at"], "day"))
+    daily = tx.groupby(["category", "day"])["amount"].agg(["sum", "size"])
+    rows = []
+    for day in pd.date_range(start, end, freq="D").astype("datetime64[us]"):
+        window = daily[
+            (daily.index.get_level_values("day") > day - pd.Timedelta(days=30))
+            & (daily.index.get_level_values("day") <= day)
+        ]
+        per_category = window.groupby(level="category")["sum"].sum()
+        rows += [
+            {"metric_time__day": day, key: cat, "trailing_30d_spend": v} for cat, v in per_category.items()
+        ]
+    expected = pd.DataFrame(rows)
+    assert expected[key].nunique() == frames.transactions["category"].nunique()
+    assert_frames_match(got, expected, ["metric_time__day", key])
+
+
+def test_category_entity_splits_transaction_metrics_like_the_category_column(
+    built: tuple[MetricsClient, MartFrames],
+) -> None:
+    """product_category__category_name (seed join) and transaction__category give the same split."""
+    client, frames = built
+    via_entity = client.query(["total_spend", "order_count"], group_by=["product_category__category_name"])
+    expected = (
+        frames.transactions.groupby("category")
+        .agg(total_spend=("amount", "sum"), order_count=("amount", "size"))
+        .astype("float64")
+        .rename_axis("product_category__category_name")
+        .reset_index()
+    )
+    assert_frames_match(via_entity, expected, ["product_category__category_name"])
+
+
 def test_spend_mom_growth(built: tuple[MetricsClient, MartFrames]) -> None:
     client, frames = built
     got = client.query(["total_spend", "spend_mom_growth"], time_grain="month")
