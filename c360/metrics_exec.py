@@ -65,7 +65,13 @@ def _run_duckdb(path: Path, sql: str) -> pd.DataFrame:
 
 
 def _run_postgres(settings: PgSettings, sql: str) -> pd.DataFrame:
-    connection = psycopg2.connect(settings.dsn(), options="-c TimeZone=UTC", connect_timeout=10)
+    # jit=off: metric queries are small and interactive. With planner statistics in place,
+    # Postgres estimated some of them (e.g. a spend share by month and segment) above
+    # jit_above_cost and spent 20-200 ms compiling for a query that runs in 50-80 ms
+    # (bench/results/metrics_latency.md).
+    connection = psycopg2.connect(
+        settings.dsn(), options="-c TimeZone=UTC -c jit=off", connect_timeout=10
+    )
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql)
