@@ -20,7 +20,7 @@ SHARE_OUT   ?= data/share
 K_ANONYMITY ?= 5
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
-.PHONY: help setup setup-spark data build app demo test test-spark bench eval-recs share mf gen-metrics screenshots lint clean
+.PHONY: help setup setup-spark data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ test-spark: setup-spark ## Build the warehouse on local Spark and compare it wit
 
 bench: setup ## Benchmarks at 100k and 1M customers; writes bench/results/latest.md
 	$(PY) -m bench
+
+bench-metrics: setup ## Warm latency of every metric on demo data (DuckDB + Postgres); writes bench/results/metrics_latency.md
+	$(PY) -m bench.metrics_latency $(ARGS)
 
 eval-recs: setup ## Offline evaluation of the recommender vs baselines (ARGS="--datasets sample" for a quick run)
 	$(PY) -m c360.recs_eval $(ARGS)
