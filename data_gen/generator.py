@@ -35,7 +35,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from data_gen.gen_behaviour import PERSONA_NAMES, simulate_customers, simulate_transactions
+from data_gen.gen_behaviour import (
+    PERSONA_NAMES,
+    Customers,
+    Transactions,
+    simulate_customers,
+    simulate_transactions,
+)
 from data_gen.gen_contacts import CONTACT_COLUMNS, Contacts, build_contacts, contact_chunk
 from data_gen.gen_defects import (
     CONTACT_KINDS,
@@ -165,6 +171,41 @@ def _manifest_defects(c: Contacts, t: TransactionTable, rates: DefectRates) -> d
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class World:
+    """Everything one seed draws, before it is written: people, purchases and output rows."""
+
+    cust: Customers
+    tx: Transactions
+    contacts: Contacts
+    table: TransactionTable
+    now_ms: int
+    loaded_ms: int
+    stale_ms: int
+    start_ms: int
+    end_ms: int
+
+
+def simulate(customers: int, seed: int, days: int, rates: DefectRates, now: datetime) -> World:
+    """Draw the whole data set from one RNG seeded with `seed` (same arguments, same world).
+
+    `c360.recs_oracle` calls this too, to read the latent tastes behind a generated file.
+    """
+    now_ms = int(now.astimezone(UTC).timestamp() * 1000)
+    rng = np.random.default_rng(seed)
+    loaded_ms = now_ms - int(rng.integers(5 * 60_000, 55 * 60_000))  # the batch landed within the hour
+    stale_ms = loaded_ms - int(rng.integers(3 * DAY_MS, 10 * DAY_MS))
+    end_ms = loaded_ms - 10 * 60_000
+    start_ms = end_ms - days * DAY_MS
+
+    pools = build_pools(rng)
+    cust = simulate_customers(rng, customers, start_ms, end_ms, now_ms // DAY_MS)
+    tx = simulate_transactions(rng, cust, start_ms, days)
+    contacts = build_contacts(rng, cust, pools, rates, stale_ms)
+    table = build_transactions(rng, tx, contacts, rates, now_ms, stale_ms)
+    return World(cust, tx, contacts, table, now_ms, loaded_ms, stale_ms, start_ms, end_ms)
+
+
 def generate(
     customers: int,
     seed: int,
@@ -181,19 +222,10 @@ def generate(
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     rates = resolve_rates(defects)
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    now_ms = int(now.timestamp() * 1000)
-    rng = np.random.default_rng(seed)
-    loaded_ms = now_ms - int(rng.integers(5 * 60_000, 55 * 60_000))  # the batch landed within the hour
-    stale_ms = loaded_ms - int(rng.integers(3 * DAY_MS, 10 * DAY_MS))
-    end_ms = loaded_ms - 10 * 60_000
-    start_ms = end_ms - days * DAY_MS
-
-    pools = build_pools(rng)
-    cust = simulate_customers(rng, customers, start_ms, end_ms, now_ms // DAY_MS)
-    tx = simulate_transactions(rng, cust, start_ms, days)
-    contacts = build_contacts(rng, cust, pools, rates, stale_ms)
-    table = build_transactions(rng, tx, contacts, rates, now_ms, stale_ms)
+    world = simulate(customers, seed, days, rates, now or datetime.now(UTC))
+    cust, tx, contacts, table = world.cust, world.tx, world.contacts, world.table
+    now_ms, loaded_ms, stale_ms = world.now_ms, world.loaded_ms, world.stale_ms
+    start_ms, end_ms = world.start_ms, world.end_ms
 
     out.mkdir(parents=True, exist_ok=True)
     loaded = (_ts_text(loaded_ms), _ts_text(stale_ms))
