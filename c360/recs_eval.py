@@ -90,6 +90,24 @@ def evaluate_generated(workdir: Path, customers: int, seed: int, days: int) -> p
     return build_and_evaluate(raw_dir, directory, f"generated_{customers}_seed{seed}")
 
 
+def ceiling_generated(workdir: Path, customers: int, seed: int, days: int) -> str:
+    """The oracle comparison (c360.recs_oracle) on the generated warehouse built by
+    `evaluate_generated` with the same arguments, as a Markdown section."""
+    from c360 import recs_oracle
+
+    directory = workdir / f"generated_{customers}_seed{seed}"
+    started = time.perf_counter()
+    latent = recs_oracle.latent_state(customers, seed, days, GENERATED_NOW)
+    table = recs_oracle.compare(Path(_duckdb_env(directory)["C360_DUCKDB_PATH"]), latent)
+    _log(f"  oracle on generated_{customers}_seed{seed} in {time.perf_counter() - started:.0f} s")
+    return (
+        f"Ceiling on generated_{customers}_seed{seed}: the oracle ranks each test customer's new "
+        "categories by the generator's true odds (latent taste + planted transitions), which no "
+        "model can see; model and baselines re-scored on the same customers:\n\n"
+        + recs_oracle.format_comparison(table)
+    )
+
+
 def evaluate_sample(workdir: Path) -> pd.DataFrame:
     """Evaluate on the exercise's own sample (c360.config.sample_dir())."""
     raw_dir = config.sample_dir()
@@ -131,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the evaluation(s), print the Markdown table; exit code 1 on a build or data error."""
     args = parse_args(argv)
     frames = []
+    ceiling = ""
     try:
         if args.current:
             frames.append(evaluate_current())
@@ -138,12 +157,15 @@ def main(argv: list[str] | None = None) -> int:
             args.workdir.mkdir(parents=True, exist_ok=True)
             if "generated" in args.dataset_list:
                 frames.append(evaluate_generated(args.workdir, args.customers, args.seed, args.days))
+                ceiling = ceiling_generated(args.workdir, args.customers, args.seed, args.days)
             if "sample" in args.dataset_list:
                 frames.append(evaluate_sample(args.workdir))
     except (DbtError, FileNotFoundError, ValueError, OSError) as exc:
         print(f"eval-recs: error: {exc}", file=sys.stderr)
         return 1
     print(format_markdown(pd.concat(frames, ignore_index=True)))
+    if ceiling:
+        print("\n" + ceiling)
     return 0
 
 

@@ -1,0 +1,158 @@
+"""The ceiling of the next-best-category evaluation on generated data: the generator's own odds.
+
+The generator (`data_gen.gen_behaviour`) draws each purchase's category from a known process:
+repeat the previous category with probability REPEAT, follow the planted transition row with
+probability FOLLOW, otherwise draw from the customer's latent taste. Re-running the generator
+with the same customers, seed, days and now (`data_gen.generator.simulate`) gives every
+person's true taste. For a test customer whose last training purchase is in category c and
+who has bought the set S, the probability that the first purchase outside S is category j is
+an absorption probability of that Markov chain: B = (I - Q)^-1 R, with Q the moves inside S
+and R the moves from S to each new category.
+
+Ranking the new categories by B is the best any recommender can do in expectation: it knows
+what no model can see (the latent taste, the exact planted transitions). Its hit rate on the
+evaluation's own test events is therefore an upper bound for the model, and it tells whether a
+target such as "hit rate@3 25% above the best baseline" is reachable on this data at all.
+
+Only test customers whose `customer_id` is a generated person's contact id are scored (the
+few whose ids a defect changed, or that an identity conflict split, are left out); the model
+and baselines are re-scored on the same customers, from `marts.next_best_category_backtest`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from data_gen import gen_behaviour
+from data_gen.gen_defects import resolve_rates
+from data_gen.generator import simulate
+
+KS = (1, 3)
+
+
+@dataclass(frozen=True)
+class Latent:
+    """Per generated person: contact id and true taste over gen_behaviour.CATEGORIES."""
+
+    contact_id: np.ndarray  # str, (n,)
+    taste: np.ndarray  # (n, 7), rows sum to 1
+
+
+def latent_state(customers: int, seed: int, days: int, now: datetime) -> Latent:
+    """Re-draw the generated world and return each person's contact id and taste."""
+    world = simulate(customers, seed, days, resolve_rates("default"), now)
+    ids = np.array([row.tobytes().decode() for row in world.contacts.id_mat])
+    cumulative = world.cust.taste
+    taste = np.diff(np.concatenate([np.zeros((len(cumulative), 1)), cumulative], axis=1), axis=1)
+    return Latent(contact_id=ids, taste=taste)
+
+
+def step_matrix(taste: np.ndarray) -> np.ndarray:
+    """One purchase's category given the previous one: (7, 7) row-stochastic, as the generator draws."""
+    repeat, follow = gen_behaviour.REPEAT, gen_behaviour.FOLLOW
+    step = repeat * np.eye(7) + follow * gen_behaviour.transition_matrix()
+    step += (1 - repeat - follow) * taste[None, :]
+    return step / step.sum(axis=1, keepdims=True)
+
+
+def first_new_category_odds(taste: np.ndarray, bought: np.ndarray, last: int) -> np.ndarray:
+    """P(first purchase outside `bought` is category j) for each j (0 on bought categories).
+
+    `bought` is a boolean (7,) mask that contains `last`, the category of the latest purchase.
+    """
+    step = step_matrix(taste)
+    inside, outside = np.flatnonzero(bought), np.flatnonzero(~bought)
+    odds = np.zeros(7)
+    if not len(outside):
+        return odds
+    q = step[np.ix_(inside, inside)]
+    r = step[np.ix_(inside, outside)]
+    absorbed = np.linalg.solve(np.eye(len(inside)) - q, r)
+    odds[outside] = absorbed[list(inside).index(last)]
+    return odds
+
+
+def _read(db_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        events = con.execute(
+            "select customer_id, category from marts.next_best_category_holdout_events"
+        ).df()
+        training = con.execute(
+            """
+            select t.customer_id, t.category, t.transaction_at, t.transaction_id
+            from marts.transactions as t
+            cross join marts.next_best_category_cutoff as c
+            where t.transaction_date < c.cutoff_date
+            order by t.customer_id, t.transaction_at, t.transaction_id
+            """
+        ).df()
+        backtest = con.execute(
+            "select method, customer_id, rank, category from marts.next_best_category_backtest"
+        ).df()
+    finally:
+        con.close()
+    return events, training, backtest
+
+
+def oracle_lists(latent: Latent, events: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
+    """The oracle's ranked new categories per matched test customer (customer_id, rank, category)."""
+    index = {cid: i for i, cid in enumerate(latent.contact_id)}
+    categories = list(gen_behaviour.CATEGORIES)
+    by_customer = training.groupby("customer_id", sort=False)["category"].agg(list)
+    rows = []
+    for customer_id in events["customer_id"]:
+        person = index.get(customer_id)
+        history = by_customer.get(customer_id)
+        if person is None or not history:
+            continue
+        bought = np.zeros(7, dtype=bool)
+        bought[[categories.index(c) for c in history]] = True
+        odds = first_new_category_odds(latent.taste[person], bought, categories.index(history[-1]))
+        ranked = [j for j in np.argsort(-odds, kind="stable") if not bought[j]][: max(KS)]
+        rows += [(customer_id, rank, categories[j]) for rank, j in enumerate(ranked, start=1)]
+    return pd.DataFrame(rows, columns=["customer_id", "rank", "category"])
+
+
+def hit_rates(lists: pd.DataFrame, events: pd.DataFrame) -> dict[int, float]:
+    """Share of `events` customers whose event category is in their top-k of `lists`."""
+    merged = events.merge(lists, on=["customer_id", "category"], how="left")
+    best = merged.groupby("customer_id")["rank"].min()
+    return {k: float((best <= k).sum() / len(events)) for k in KS}
+
+
+def compare(db_path: Path, latent: Latent) -> pd.DataFrame:
+    """Oracle, model and baselines on the same matched test customers: one row per method and k."""
+    events, training, backtest = _read(db_path)
+    oracle = oracle_lists(latent, events, training)
+    matched = events[events["customer_id"].isin(oracle["customer_id"])]
+    rows = []
+    methods = {"oracle": oracle} | {
+        str(m): frame.drop(columns="method") for m, frame in backtest.groupby("method")
+    }
+    for method, lists in methods.items():
+        for k, rate in hit_rates(lists, matched).items():
+            rows.append({"method": method, "k": k, "hit_rate": rate, "customers": len(matched),
+                         "test_customers": len(events)})
+    return pd.DataFrame(rows)
+
+
+def format_comparison(table: pd.DataFrame) -> str:
+    """Markdown table with each method's lift over the best baseline at the same k."""
+    lines = [
+        "| method | k | hit rate | vs best baseline | customers scored (of test customers) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for k, group in table.groupby("k"):
+        best = group[~group["method"].isin(["model", "oracle"])]["hit_rate"].max()
+        for row in group.sort_values("hit_rate", ascending=False).itertuples():
+            lift = f"{row.hit_rate / best - 1:+.1%}" if row.method in ("model", "oracle") else ""
+            lines.append(f"| {row.method} | {k} | {row.hit_rate:.1%} | {lift} | "
+                         f"{row.customers:,} ({row.test_customers:,}) |")
+    return "\n".join(lines)

@@ -1,0 +1,108 @@
+"""The recommender's ceiling (c360.recs_oracle): faithful to the generator, and an upper bound.
+
+- the absorption odds equal a Monte Carlo run of the same chain;
+- the chain's one-step matrix is what the generator actually draws (observed vs expected
+  transitions in a generated world);
+- the latent ids are the generated file's contact ids;
+- on the session's generated warehouse the oracle is at least as good as the model, its
+  re-scoring of the model equals the dbt evaluation, and giving it other people's tastes
+  costs it its edge at k = 1.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from conftest import GENERATED_CUSTOMERS, GENERATED_DAYS, GENERATED_NOW, GENERATED_SEED, Warehouse
+
+from c360 import recs_oracle
+from data_gen import gen_behaviour
+from data_gen.gen_defects import resolve_rates
+from data_gen.generator import simulate
+
+
+@pytest.fixture(scope="module")
+def latent() -> recs_oracle.Latent:
+    """Latent state of the session's generated data set (same arguments as conftest)."""
+    return recs_oracle.latent_state(GENERATED_CUSTOMERS, GENERATED_SEED, GENERATED_DAYS, GENERATED_NOW)
+
+
+def test_absorption_odds_match_a_simulation_of_the_chain() -> None:
+    rng = np.random.default_rng(3)
+    taste = rng.dirichlet(np.ones(7))
+    bought = np.zeros(7, dtype=bool)
+    bought[[0, 2, 5]] = True
+    odds = recs_oracle.first_new_category_odds(taste, bought, last=2)
+    assert odds[bought].sum() == 0 and odds.sum() == pytest.approx(1.0)
+
+    step = np.cumsum(recs_oracle.step_matrix(taste), axis=1)
+    state = np.full(200_000, 2)
+    running = np.ones(len(state), dtype=bool)
+    while running.any():
+        u = rng.random(running.sum())
+        state[running] = np.minimum((u[:, None] > step[state[running]]).sum(axis=1), 6)
+        running = bought[state]
+    simulated = np.bincount(state, minlength=7) / len(state)
+    np.testing.assert_allclose(simulated, odds, atol=0.006)
+
+
+def test_step_matrix_is_what_the_generator_draws() -> None:
+    world = simulate(3000, 11, 365, resolve_rates("none"), GENERATED_NOW)
+    tx, taste_cum = world.tx, world.cust.taste
+    taste = np.diff(np.concatenate([np.zeros((len(taste_cum), 1)), taste_cum], axis=1), axis=1)
+    same = tx.customer[1:] == tx.customer[:-1]  # consecutive purchases of one customer, in time order
+    prev, nxt, owner = tx.category[:-1][same], tx.category[1:][same], tx.customer[1:][same]
+    observed = np.zeros((7, 7))
+    np.add.at(observed, (prev, nxt), 1)
+    expected = np.zeros((7, 7))
+    for person in np.unique(owner):
+        rows = prev[owner == person]
+        expected += np.bincount(rows, minlength=7)[:, None] * recs_oracle.step_matrix(taste[person])
+    assert observed.sum() > 20_000
+    # Poisson-sized tolerance per cell: 5 standard deviations.
+    assert (np.abs(observed - expected) <= 5 * np.sqrt(expected) + 5).all(), observed - expected
+    # and the planted transitions are visible: the oracle is not trivially the taste.
+    planted = [(gen_behaviour.CATEGORIES.index(a), gen_behaviour.CATEGORIES.index(b))
+               for a, b in gen_behaviour.PLANTED_TRANSITIONS.items()]
+    assert all(observed[a, b] > 1.5 * expected[a].mean() for a, b in planted)
+
+
+def test_latent_ids_are_the_generated_contact_ids(latent: recs_oracle.Latent, generated_dir: Path) -> None:
+    with open(generated_dir / "contacts.csv", newline="", encoding="utf-8") as handle:
+        file_ids = {row["id"] for row in csv.DictReader(handle)}
+    assert len(latent.contact_id) == GENERATED_CUSTOMERS
+    assert np.isin(latent.contact_id, list(file_ids)).mean() > 0.97
+    np.testing.assert_allclose(latent.taste.sum(axis=1), 1.0)
+
+
+def test_oracle_bounds_the_model_on_the_generated_warehouse(
+    latent: recs_oracle.Latent, duckdb_warehouse_generated: Warehouse
+) -> None:
+    path = duckdb_warehouse_generated.duckdb_path
+    assert path is not None
+    table = recs_oracle.compare(path, latent).set_index(["method", "k"])
+    assert table["customers"].iloc[0] >= 0.95 * table["test_customers"].iloc[0] > 100
+    for k in recs_oracle.KS:
+        assert table.loc[("oracle", k), "hit_rate"] >= table.loc[("model", k), "hit_rate"]
+
+    # The scoring of c360.recs_oracle equals dbt's evaluation for the model on all test customers.
+    events, _, backtest = recs_oracle._read(path)
+    model_lists = backtest[backtest["method"] == "model"].drop(columns="method")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        dbt_rates = con.execute(
+            "select k, hit_rate from marts.next_best_category_evaluation where method = 'model'"
+        ).df().set_index("k")["hit_rate"]
+    finally:
+        con.close()
+    for k, rate in recs_oracle.hit_rates(model_lists, events).items():
+        assert rate == pytest.approx(float(dbt_rates[k]))
+
+    # Other people's tastes: the oracle's edge at k = 1 goes (its knowledge is the latent taste).
+    shuffled = recs_oracle.Latent(latent.contact_id, np.random.default_rng(5).permutation(latent.taste))
+    blind = recs_oracle.compare(path, shuffled).set_index(["method", "k"])
+    assert blind.loc[("oracle", 1), "hit_rate"] < table.loc[("oracle", 1), "hit_rate"] - 0.05
