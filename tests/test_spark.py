@@ -43,6 +43,7 @@ COMPARED = {
     "marts.customers": ["customer_id"],
     "marts.transactions": ["transaction_id"],
     "marts.customer_category_spend": ["customer_id", "category"],
+    "marts.daily_category_spend": ["spend_date", "category_slug"],
     "marts.next_best_category": ["customer_id", "rank"],
     "marts.category_affinity": ["from_category", "to_category"],
     "quality.quarantined_transactions": ["_source_row_number"],
