@@ -95,6 +95,25 @@ def test_metric_filter_and_grain_change_the_numbers_and_the_url(built: Any) -> N
     assert at.query_params["metric"] in ("total_spend", ["total_spend"])
 
 
+def test_trailing_spend_splits_by_product_category_only(built: Any) -> None:
+    """trailing_30d_spend (daily aggregate) offers product category, not customer attributes."""
+    at = open_page(
+        PAGES[5],
+        {
+            "metric": "trailing_30d_spend",
+            "group_by": ["customer__state", "product_category__category_name"],
+            "grain": "month",
+        },
+    )
+    assert not at.exception
+    assert at.multiselect(key="mx_group_by").value == ["product_category__category_name"]
+    tables = [df.value for df in at.dataframe if "trailing_30d_spend" in df.value.columns]
+    assert len(tables) == 1
+    categories = set(built.query("select distinct category from marts.transactions")["category"])
+    assert set(tables[0]["product_category__category_name"]) == categories
+    assert (tables[0]["trailing_30d_spend"] > 0).all()
+
+
 def test_untrusted_url_values_are_dropped(built: Any) -> None:
     at = open_page(
         PAGES[5],
