@@ -9,6 +9,7 @@
         unique_key='transaction_id',
         incremental_strategy='merge',
         on_schema_change='fail',
+        post_hook="{{ c360.time_grain_statistics(this, 'transaction_at') }}",
     )
 }}
 
