@@ -242,7 +242,7 @@ def test_a_new_manifest_is_picked_up(duck: MetricsClient, tmp_path) -> None:
 
 @pytest.mark.postgres
 def test_postgres_knows_how_many_groups_a_time_grain_makes(pg_warehouse_generated: Warehouse) -> None:
-    """c360.time_grain_statistics: the planner's group estimate for month x category is about the
+    """c360.postgres_time_grain_statistics: the planner's group estimate for month x category is about the
     real count, not the number of distinct timestamps (which made it sort 10M rows at 1M customers)."""
     names = pg_warehouse_generated.query(
         "select stxname from pg_statistic_ext where stxrelid = 'marts.transactions'::regclass"

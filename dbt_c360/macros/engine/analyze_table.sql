@@ -12,9 +12,15 @@
 {#- Postgres: a table dbt has just created has no statistics until autovacuum gets to it, and
     the planner then assumes ~2,550 rows per table. On the demo data that made MetricFlow's
     trailing_30d_spend query look expensive enough to be JIT-compiled, which took 200 ms of its
-    260 ms. Views have nothing to analyze. -#}
+    260 ms. Views have nothing to analyze. A model whose meta names a `time_grain_statistics`
+    column first gets expression statistics on it (postgres_time_grain_statistics), so one
+    analyze fills everything. -#}
 {% macro postgres__analyze_table(relation) -%}
     {%- if config.get('materialized') in ('table', 'incremental', 'seed', 'snapshot') -%}
+        {%- set time_column = (config.get('meta') or {}).get('time_grain_statistics') -%}
+        {%- if time_column %}
+            {{ c360.postgres_time_grain_statistics(relation, time_column) }}
+        {% endif -%}
         analyze {{ relation }}
     {%- endif -%}
 {%- endmacro %}

@@ -2,14 +2,16 @@
 -- var('lookback_days') of the newest loaded_at already published (late-arriving rows) and rows
 -- of contacts loaded in that window (an orphan becomes valid when its contact arrives), then
 -- merges on transaction_id. Rows that become invalid later (e.g. a new identity conflict)
--- need a --full-refresh; see docs/warehouse.md.
+-- need a --full-refresh; see docs/warehouse.md. meta time_grain_statistics: on Postgres the
+-- analyze post-hook first adds expression statistics per metric_time grain on transaction_at
+-- (c360.analyze_table, c360.postgres_time_grain_statistics).
 {{
     config(
         materialized='incremental',
         unique_key='transaction_id',
         incremental_strategy='merge',
         on_schema_change='fail',
-        post_hook="{{ c360.time_grain_statistics(this, 'transaction_at') }}",
+        meta={'time_grain_statistics': 'transaction_at'},
     )
 }}
 
