@@ -17,25 +17,8 @@ from pathlib import Path
 
 from bench import probes
 from bench.report import Row, write_report
-from bench.stages import StageResult, python_stage, run_stage
+from bench.stages import StageResult, dbt_command, python_stage, run_stage, stage_env
 from c360 import config
-from c360.dbt_runner import dbt_executable
-
-
-def _env(target: str, workdir: Path, pg_db: str) -> dict[str, str]:
-    env = config.dbt_env()
-    env.update(
-        DBT_TARGET=target,
-        C360_DUCKDB_PATH=str(workdir / "c360.duckdb"),
-        DBT_TARGET_PATH=str(workdir / f"target_{target}"),
-        C360_PG_DB=pg_db,
-    )
-    return env
-
-
-def _dbt(args: list[str]) -> list[str]:
-    project = str(config.DBT_PROJECT_DIR)
-    return [dbt_executable(), *args, "--project-dir", project, "--profiles-dir", project]
 
 
 def _stage_row(stage: str, scale: int, target: str, result: StageResult, rows: int | None = None,
@@ -58,7 +41,7 @@ def bench_scale(scale: int, targets: list[str], root: Path, seed: int,
     py = sys.executable
     rows: list[Row] = []
     pg_db = f"c360_bench_{scale}"
-    base_env = _env("duckdb", workdir, pg_db)
+    base_env = stage_env("duckdb", workdir, pg_db)
 
     gen = run_stage("generate", [py, "-m", "data_gen", "generate", "--customers", str(scale), "--seed",
                                  str(seed), "--out", str(raw), "--quiet"], base_env)
@@ -67,7 +50,7 @@ def bench_scale(scale: int, targets: list[str], root: Path, seed: int,
     rows.append(_stage_row("generate", scale, "-", gen, raw_rows))
 
     for target in targets:
-        env = _env(target, workdir, pg_db)
+        env = stage_env(target, workdir, pg_db)
         if target == "postgres":
             probes.recreate_pg_database(pg_db)
         load = run_stage("load", [py, "-m", "data_gen", "load", "--target", target, "--dir", str(raw)], env)
@@ -76,7 +59,7 @@ def bench_scale(scale: int, targets: list[str], root: Path, seed: int,
         rows.append(Row("generate + load", scale, target, both, f"{raw_rows / both:,.0f}",
                         max(gen.peak_mb, load.peak_mb), ""))
 
-        build = run_stage("dbt build", _dbt(["build"]), env, cwd=config.DBT_PROJECT_DIR)
+        build = run_stage("dbt build", dbt_command(["build"]), env, cwd=config.DBT_PROJECT_DIR)
         lower = python_stage("lower bound", probes.lower_bound_code(target), env)
         check = lower.output.strip().splitlines()[-1] if lower.output.strip() else ""
         rows.append(_stage_row("dbt build (full)", scale, target, build,
@@ -84,11 +67,13 @@ def bench_scale(scale: int, targets: list[str], root: Path, seed: int,
         rows.append(_stage_row("lower bound: customers in one SQL", scale, target, lower, note=check))
 
         python_stage("append one day", probes.append_day_code(target), env)
-        inc_model = run_stage("incremental fact", _dbt(["run", "-s", "transactions"]), env,
+        inc_model = run_stage("incremental fact", dbt_command(["run", "-s", "transactions"]), env,
                               cwd=config.DBT_PROJECT_DIR)
-        full_model = run_stage("full-refresh fact", _dbt(["run", "-s", "transactions", "--full-refresh"]),
+        full_model = run_stage("full-refresh fact",
+                               dbt_command(["run", "-s", "transactions", "--full-refresh"]),
                                env, cwd=config.DBT_PROJECT_DIR)
-        inc_build = run_stage("dbt build after append", _dbt(["build"]), env, cwd=config.DBT_PROJECT_DIR)
+        inc_build = run_stage("dbt build after append", dbt_command(["build"]), env,
+                              cwd=config.DBT_PROJECT_DIR)
         rows.append(_stage_row("incremental `transactions` run", scale, target, inc_model,
                                note=f"{inc_model.seconds / full_model.seconds:.0%} of its full refresh "
                                     f"({full_model.seconds:.1f} s); {inc_model.seconds / build.seconds:.0%}"

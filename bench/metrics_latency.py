@@ -23,11 +23,11 @@ from typing import Any
 
 from bench import probes
 from bench.report import machine_facts
-from bench.stages import python_stage, run_stage
+from bench.stages import dbt_command, python_stage, run_stage, stage_env
 from c360 import config
-from c360.dbt_runner import dbt_executable
 
 RUNS = 7
+DEMO_CUSTOMERS = 5000  # the Makefile's CUSTOMERS default
 SNIPPET = """
 import json, statistics, time
 from c360 import metrics_manifest
@@ -89,24 +89,15 @@ print("LATENCY " + json.dumps({"queries": out, "trailing": before}))
 """
 
 
-def _env(target: str, workdir: Path, pg_db: str) -> dict[str, str]:
-    env = config.dbt_env()
-    env.update(DBT_TARGET=target, C360_DUCKDB_PATH=str(workdir / "c360.duckdb"),
-               DBT_TARGET_PATH=str(workdir / f"target_{target}"), C360_PG_DB=pg_db)
-    return env
-
-
 def measure(target: str, raw_dir: Path, workdir: Path) -> dict[str, Any]:
     """Load, build and time every metric on one target; the snippet's parsed JSON."""
     pg_db = "c360_bench_metrics"
-    env = _env(target, workdir, pg_db)
+    env = stage_env(target, workdir, pg_db)
     if target == "postgres":
         probes.recreate_pg_database(pg_db)
     py = sys.executable
     run_stage("load", [py, "-m", "data_gen", "load", "--target", target, "--dir", str(raw_dir)], env)
-    project = str(config.DBT_PROJECT_DIR)
-    run_stage("dbt build", [dbt_executable(), "build", "--project-dir", project, "--profiles-dir", project],
-              env, cwd=config.DBT_PROJECT_DIR)
+    run_stage("dbt build", dbt_command(["build"]), env, cwd=config.DBT_PROJECT_DIR)
     result = python_stage("metric latency", SNIPPET % {"runs": RUNS}, env)
     if target == "postgres":
         probes.drop_pg_database(pg_db)
@@ -121,8 +112,9 @@ def render(results: dict[str, dict[str, Any]], customers: int, seconds: float) -
         "# Metric query latency (warm, Python client)",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC in one run of "
-        f"`make bench-metrics` ({seconds / 60:.1f} min) on {customers:,} generated customers "
-        f"(the demo size). Median of {RUNS} warm runs per query. Machine: {machine_facts()}.",
+        f"`make bench-metrics` ({seconds / 60:.1f} min) on {customers:,} generated customers"
+        f"{' (the demo size)' if customers == DEMO_CUSTOMERS else ''}. Median of {RUNS} warm runs "
+        f"per query. Machine: {machine_facts()}.",
         "",
         "| target | queries | median ms | slowest ms (query) | over 100 ms | client / raw SQL (median) |",
         "| --- | ---: | ---: | --- | ---: | ---: |",
@@ -168,7 +160,7 @@ def render(results: dict[str, dict[str, Any]], customers: int, seconds: float) -
 def main(argv: list[str] | None = None) -> int:
     """Parse options, measure each target and write the report."""
     parser = argparse.ArgumentParser(prog="python -m bench.metrics_latency", description=__doc__)
-    parser.add_argument("--customers", type=int, default=5000, help="customers (default: demo 5000)")
+    parser.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="customers (default: demo)")
     parser.add_argument("--seed", type=int, default=42, help="generator seed")
     parser.add_argument("--targets", default="duckdb,postgres", help="engines to measure (default both)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/c360_bench_metrics"), help="scratch dir")
@@ -182,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     raw_dir.mkdir(parents=True)
     run_stage("generate", [sys.executable, "-m", "data_gen", "generate", "--customers", str(args.customers),
                            "--seed", str(args.seed), "--out", str(raw_dir), "--quiet"],
-              _env("duckdb", args.workdir, "unused"))
+              stage_env("duckdb", args.workdir, "unused"))
     results = {}
     for target in [t for t in args.targets.split(",") if t]:
         print(f"== {target}", file=sys.stderr, flush=True)

@@ -9,7 +9,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from c360 import config
 from c360.config import REPO_ROOT
+from c360.dbt_runner import dbt_executable
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,21 @@ def run_stage(name: str, cmd: list[str], env: dict[str, str], cwd: Path = REPO_R
 def python_stage(name: str, code: str, env: dict[str, str]) -> StageResult:
     """Run a snippet of Python in the project's interpreter as one stage."""
     return run_stage(name, [sys.executable, "-c", code], env)
+
+
+def stage_env(target: str, workdir: Path, pg_db: str) -> dict[str, str]:
+    """Environment pointing dbt, the loader and the app at one scratch warehouse in `workdir`."""
+    env = config.dbt_env()
+    env.update(
+        DBT_TARGET=target,
+        C360_DUCKDB_PATH=str(workdir / "c360.duckdb"),
+        DBT_TARGET_PATH=str(workdir / f"target_{target}"),
+        C360_PG_DB=pg_db,
+    )
+    return env
+
+
+def dbt_command(args: list[str]) -> list[str]:
+    """`dbt <args>` on the project, with its profiles."""
+    project = str(config.DBT_PROJECT_DIR)
+    return [dbt_executable(), *args, "--project-dir", project, "--profiles-dir", project]
