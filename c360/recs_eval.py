@@ -77,17 +77,22 @@ def build_and_evaluate(raw_dir: Path, directory: Path, label: str) -> pd.DataFra
     return read_evaluation("duckdb", duckdb_path=db_path)
 
 
+def _generated_label(customers: int, seed: int) -> str:
+    """Name of a generated data set: its directory under --workdir and its dataset label."""
+    return f"generated_{customers}_seed{seed}"
+
+
 def evaluate_generated(workdir: Path, customers: int, seed: int, days: int) -> pd.DataFrame:
     """Generate `customers` customers (fixed seed and now) and evaluate on them."""
     from data_gen.generator import generate
 
-    directory = workdir / f"generated_{customers}_seed{seed}"
+    directory = workdir / _generated_label(customers, seed)
     raw_dir = directory / "raw"
     shutil.rmtree(raw_dir, ignore_errors=True)
     started = time.perf_counter()
     generate(customers=customers, seed=seed, out=raw_dir, days=days, fmt="csv", now=GENERATED_NOW)
     _log(f"  generated {customers:,} customers (seed {seed}) in {time.perf_counter() - started:.0f} s")
-    return build_and_evaluate(raw_dir, directory, f"generated_{customers}_seed{seed}")
+    return build_and_evaluate(raw_dir, directory, _generated_label(customers, seed))
 
 
 def ceiling_generated(workdir: Path, customers: int, seed: int, days: int) -> str:
@@ -95,13 +100,13 @@ def ceiling_generated(workdir: Path, customers: int, seed: int, days: int) -> st
     `evaluate_generated` with the same arguments, as a Markdown section."""
     from c360 import recs_oracle
 
-    directory = workdir / f"generated_{customers}_seed{seed}"
+    label = _generated_label(customers, seed)
     started = time.perf_counter()
     latent = recs_oracle.latent_state(customers, seed, days, GENERATED_NOW)
-    table = recs_oracle.compare(Path(_duckdb_env(directory)["C360_DUCKDB_PATH"]), latent)
-    _log(f"  oracle on generated_{customers}_seed{seed} in {time.perf_counter() - started:.0f} s")
+    table = recs_oracle.compare(Path(_duckdb_env(workdir / label)["C360_DUCKDB_PATH"]), latent)
+    _log(f"  oracle on {label} in {time.perf_counter() - started:.0f} s")
     return (
-        f"Ceiling on generated_{customers}_seed{seed}: the oracle ranks each test customer's new "
+        f"Ceiling on {label}: the oracle ranks each test customer's new "
         "categories by the generator's true odds (latent taste + planted transitions), which no "
         "model can see; model and baselines re-scored on the same customers:\n\n"
         + recs_oracle.format_comparison(table)

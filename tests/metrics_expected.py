@@ -36,6 +36,7 @@ NAMED_METRICS = [
     "books_spend_share",
 ]
 
+
 @dataclass(frozen=True)
 class MartFrames:
     """The two marts as pandas frames (amounts as float, times as naive datetime64)."""

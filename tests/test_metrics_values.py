@@ -173,14 +173,14 @@ def test_trailing_30d_spend_by_day_and_category(built: tuple[MetricsClient, Mart
     key = "product_category__category_name"
     got = client.query(["trailing_30d_spend"], group_by=[key], time_grain="day", start=start, end=end)
     tx = frames.transactions.assign(day=truncate(frames.transactions["transaction_at"], "day"))
-    daily = tx.groupby(["category", "day"])["amount"].agg(["sum", "size"])
+    daily = tx.groupby(["category", "day"])["amount"].sum()
     rows = []
     for day in pd.date_range(start, end, freq="D").astype("datetime64[us]"):
         window = daily[
             (daily.index.get_level_values("day") > day - pd.Timedelta(days=30))
             & (daily.index.get_level_values("day") <= day)
         ]
-        per_category = window.groupby(level="category")["sum"].sum()
+        per_category = window.groupby(level="category").sum()
         rows += [
             {"metric_time__day": day, key: cat, "trailing_30d_spend": v} for cat, v in per_category.items()
         ]
