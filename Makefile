@@ -65,13 +65,13 @@ bench-metrics: setup ## Warm latency of every metric on demo data (DuckDB + Post
 	$(PY) -m bench.metrics_latency $(ARGS)
 
 eval-recs: setup ## Offline evaluation of the recommender vs baselines (ARGS="--datasets sample" for a quick run)
-	$(PY) -m c360.recs_eval $(ARGS)
+	$(PY) -m c360.recs.evaluation $(ARGS)
 
 share: setup ## Export partner-safe share models (k-anonymous, salted keys) to SHARE_OUT after make build
-	$(PY) -m c360.share --out $(SHARE_OUT) --k $(K_ANONYMITY)
+	$(PY) -m c360.share.cli --out $(SHARE_OUT) --k $(K_ANONYMITY)
 
 mf: setup ## MetricFlow on DBT_TARGET, e.g. make mf ARGS="query --metrics total_spend"
-	$(PY) -m c360.mf $(ARGS)
+	$(PY) -m c360.metrics.mf $(ARGS)
 
 screenshots: setup ## Refresh docs/screenshots from the browser test
 	C360_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -m e2e tests/test_e2e.py -q

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from c360.app_db import AppDataError, current_warehouse
-from c360.app_pii import show_pii
-from c360.app_ui import refresh_button
+from c360.app.db import AppDataError, current_warehouse
+from c360.app.pii import show_pii
+from c360.app.ui import refresh_button
 
 st.set_page_config(page_title="Customer 360", page_icon=":material/groups:", layout="wide")
 

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from data_gen.generator import generate
+from data_gen.generate.generator import generate
 
 
 def bench_generate(customers: int, out: Path, fmt: str = "csv", keep: bool = False) -> dict:

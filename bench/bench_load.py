@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from data_gen.loader import find_raw_files, load
+from data_gen.load.loader import find_raw_files, load
 
 
 def bench_load(target: str, data_dir: Path) -> dict:

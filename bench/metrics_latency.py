@@ -30,9 +30,9 @@ RUNS = 7
 DEMO_CUSTOMERS = 5000  # the Makefile's CUSTOMERS default
 SNIPPET = """
 import json, statistics, time
-from c360 import metrics_manifest
-from c360.metrics import MetricsClient, MetricsQueryError
-from c360.metrics_exec import run_sql
+from c360.metrics import manifest as metrics_manifest
+from c360.metrics.client import MetricsClient, MetricsQueryError
+from c360.metrics.execution import run_sql
 from metricflow.engine.metricflow_engine import MetricFlowEngine, MetricFlowQueryRequest
 from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
 from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup

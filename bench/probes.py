@@ -106,8 +106,8 @@ def metric_latency_code() -> str:
     """Snippet: warm metric query through the Python client vs the same SQL run directly."""
     return """
 import statistics, time
-from c360.metrics import MetricsClient
-from c360.metrics_exec import run_sql
+from c360.metrics.client import MetricsClient
+from c360.metrics.execution import run_sql
 client = MetricsClient.from_env()
 args = dict(metrics=["total_spend", "order_count"], group_by=["transaction__category"], time_grain="month")
 client.query(**args)  # cold: loads the manifest, compiles the SQL

@@ -63,8 +63,8 @@ def load_if_needed(target: str) -> str:
     """Generate + load the default data set when the raw tables are missing; returns what was done."""
     if raw_tables_present(target):
         return "raw tables present"
-    from data_gen.generator import generate
-    from data_gen.loader import load
+    from data_gen.generate.generator import generate
+    from data_gen.load.loader import load
 
     contacts, transactions = RAW_DIR / "contacts.csv", RAW_DIR / "transactions.csv"
     if not (contacts.is_file() and transactions.is_file()):

@@ -7,7 +7,7 @@ warehouse directory and one Derby metastore under `C360_SPARK_DIR`.
 
 Derby (the embedded metastore) accepts one JVM at a time and stays booted until
 the JVM exits, so Spark work that must be followed by dbt runs in its own process
-(`python -m data_gen.spark_loader`, `python -m c360.spark dump ...`).
+(`python -m data_gen.load.spark`, `python -m c360.spark dump ...`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import duckdb
 import psycopg2
 
 from c360 import config
-from data_gen.loader import LOAD_TARGETS, LoadError, find_raw_files, load
+from data_gen.load.loader import LOAD_TARGETS, LoadError, find_raw_files, load
 
 LOAD_EPILOG = """\
 File rules: CSV (UTF-8, comma separated, "-quoted with "" as an escaped quote, quoted values
@@ -63,7 +63,7 @@ def _add_load_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     """Let the generator declare its own options (imported lazily)."""
-    from data_gen import generator
+    from data_gen.generate import generator
 
     generator.add_arguments(parser)
 
@@ -106,7 +106,7 @@ def _run_load(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"loading {contacts} and {transactions} into {args.target}", file=sys.stderr, flush=True)
         if args.target == "spark":  # same reader and checks; a JVM starts only after they pass
-            from data_gen import spark_loader
+            from data_gen.load import spark as spark_loader
 
             return spark_loader.main(["--contacts", str(contacts), "--transactions", str(transactions)])
         result = load(args.target, contacts, transactions, progress=not args.quiet)
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args = parser.parse_args(argv)
     if args.command == "generate":
-        from data_gen import generator
+        from data_gen.generate import generator
 
         return int(generator.run(args))
     return _run_load(parser, args)

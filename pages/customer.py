@@ -6,9 +6,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from c360 import app_data
-from c360.app_pii import mask_frame, match_label, profile_fields, show_pii
-from c360.app_ui import category_colours, count, guarded, money, warehouse
+from c360.app import data as app_data
+from c360.app.pii import mask_frame, match_label, profile_fields, show_pii
+from c360.app.ui import category_colours, count, guarded, money, warehouse
 
 
 def pick_customer(reveal: bool) -> str | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from c360 import app_artifacts, app_quality
-from c360.app_pii import mask_frame, show_pii
-from c360.app_ui import count, guarded, warehouse
+from c360.app import artifacts as app_artifacts
+from c360.app import quality as app_quality
+from c360.app.pii import mask_frame, show_pii
+from c360.app.ui import count, guarded, warehouse
 
 PROBLEM_STATUSES = ("warn", "fail", "error", "runtime error")
 

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from c360 import app_metrics
-from c360.app_ui import guarded, warehouse
+from c360.app import metrics as app_metrics
+from c360.app.ui import guarded, warehouse
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 

@@ -9,8 +9,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from c360 import app_artifacts, app_data
-from c360.app_ui import category_colours, count, guarded, money, money_short, pct_change, warehouse
+from c360.app import artifacts as app_artifacts
+from c360.app import data as app_data
+from c360.app.ui import category_colours, count, guarded, money, money_short, pct_change, warehouse
 
 STATUS_COLOURS = MappingProxyType({"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"})
 

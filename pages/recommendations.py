@@ -5,9 +5,10 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from c360 import app_data, app_quality
-from c360.app_pii import match_label, show_pii
-from c360.app_ui import guarded, warehouse
+from c360.app import data as app_data
+from c360.app import quality as app_quality
+from c360.app.pii import match_label, show_pii
+from c360.app.ui import guarded, warehouse
 
 
 def customer_lookup() -> None:

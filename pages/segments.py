@@ -7,9 +7,9 @@ from functools import partial
 import plotly.express as px
 import streamlit as st
 
-from c360 import app_data
-from c360.app_pii import show_pii
-from c360.app_ui import count, guarded, money, warehouse
+from c360.app import data as app_data
+from c360.app.pii import show_pii
+from c360.app.ui import count, guarded, money, warehouse
 
 ANY = "Any category"
 

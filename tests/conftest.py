@@ -53,8 +53,8 @@ class Warehouse:
         return run_dbt(args, target=self.target, target_path=self.target_path, check=check, env=self.env)
 
     def load(self, contacts: Path, transactions: Path) -> Any:
-        """Load raw files with data_gen.loader.load into this warehouse."""
-        from data_gen.loader import load
+        """Load raw files with data_gen.load.loader.load into this warehouse."""
+        from data_gen.load.loader import load
 
         with patched_environ(self.env):
             return load(self.target, contacts=contacts, transactions=transactions)
@@ -102,7 +102,7 @@ def sample_dir() -> Path:
 @pytest.fixture(scope="session")
 def generated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """~2000 generated customers with the default defects, fixed seed and fixed now (CSV + manifest.json)."""
-    from data_gen.generator import generate
+    from data_gen.generate.generator import generate
 
     out = tmp_path_factory.mktemp("generated")
     generate(

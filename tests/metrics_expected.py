@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from c360.metrics import MetricsClient
-from c360.metrics_exec import Warehouse as ExecTarget
+from c360.metrics.client import MetricsClient
+from c360.metrics.execution import Warehouse as ExecTarget
 from tests.conftest import Warehouse
 
 PERIOD_CODES = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}

@@ -19,8 +19,8 @@ from test_app_helpers import APP, PAGES, kpi_dollars, metric, open_page, point_a
 from test_app_support import demo_frames
 
 from c360 import config
-from c360.app_db import AppDataError, Warehouse, query, to_pg_paramstyle
-from c360.app_ui import clear_caches
+from c360.app.db import AppDataError, Warehouse, query, to_pg_paramstyle
+from c360.app.ui import clear_caches
 from tests.conftest import new_pg_database
 
 pytestmark = pytest.mark.postgres

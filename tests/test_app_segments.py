@@ -19,8 +19,8 @@ from app_store import write_artifacts, write_duckdb
 from test_app_helpers import PAGES, dollars, frame_with, infos, metric, open_page, sql, texts
 from test_app_support import demo_frames
 
-from c360 import app_data
-from c360.app_db import current_warehouse
+from c360.app import data as app_data
+from c360.app.db import current_warehouse
 
 # ---------- segments ----------
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import data_gen
+import data_gen.generate
 from c360 import config
 from data_gen.cli import main
 
@@ -95,9 +95,9 @@ def test_dir_with_missing_file_is_a_load_error(tmp_path: Path) -> None:
 def test_load_works_without_the_generator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "data_gen.generator", None)  # any import of it now fails
+    monkeypatch.setitem(sys.modules, "data_gen.generate.generator", None)  # any import of it now fails
     # ...also when an earlier test already imported it (then it is an attribute of the package)
-    monkeypatch.delattr(data_gen, "generator", raising=False)
+    monkeypatch.delattr(data_gen.generate, "generator", raising=False)
     monkeypatch.setenv("C360_DUCKDB_PATH", str(tmp_path / "c360.duckdb"))
     assert main(["load", "--target", "duckdb", "--dir", str(config.sample_dir()), "--quiet"]) == 0
     assert "salesforce.contacts=11 rows" in capsys.readouterr().out

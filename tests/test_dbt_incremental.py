@@ -16,7 +16,7 @@ COLUMNS = ", ".join(
 
 
 def test_incremental_run_equals_full_refresh(tmp_path: Path) -> None:
-    from data_gen.generator import generate
+    from data_gen.generate.generator import generate
 
     full = tmp_path / "full"
     generate(customers=300, seed=11, out=full, days=120, now=datetime(2025, 3, 1, 12, tzinfo=UTC))

@@ -50,7 +50,7 @@ def test_stale_source_fails_before_models_are_published(tmp_path: Path, sample_d
 
 
 def test_fresh_data_builds_and_keeps_both_artifacts(tmp_path: Path) -> None:
-    from data_gen.generator import generate
+    from data_gen.generate.generator import generate
 
     raw = tmp_path / "raw"
     generate(customers=150, seed=3, out=raw, days=90, now=datetime.now(UTC))

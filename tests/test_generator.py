@@ -15,9 +15,9 @@ import pytest
 from scipy.stats import chi2_contingency
 
 from c360.config import sample_dir
-from data_gen import generator
-from data_gen.gen_behaviour import CATEGORIES, simulate_customers, simulate_transactions
-from data_gen.gen_text import assemble, literal, tenths_seg, timestamp_matrix, uuid_matrix
+from data_gen.generate import generator
+from data_gen.generate.behaviour import CATEGORIES, simulate_customers, simulate_transactions
+from data_gen.generate.text import assemble, literal, tenths_seg, timestamp_matrix, uuid_matrix
 
 NOW = datetime(2024, 5, 9, 10, 0, tzinfo=UTC)
 SAMPLE = sample_dir()

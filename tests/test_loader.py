@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from c360 import config
-from data_gen.loader import LoadError, load
+from data_gen.load.loader import LoadError, load
 from tests.conftest import new_pg_database
 
 CONTACT_COLUMNS = ["id", "username", "name", "gender", "address", "mail", "birthdate", "_loaded_at_utc"]

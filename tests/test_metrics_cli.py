@@ -1,4 +1,4 @@
-"""`python -m c360.mf` (make mf): dbt parse for the target, then the real `mf` CLI."""
+"""`python -m c360.metrics.mf` (make mf): dbt parse for the target, then the real `mf` CLI."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _run_mf(warehouse: Warehouse, target_path: Path, args: list[str], skip_parse
     if skip_parse:
         env["C360_MF_SKIP_PARSE"] = "1"
     result = subprocess.run(
-        [sys.executable, "-m", "c360.mf", *args],
+        [sys.executable, "-m", "c360.metrics.mf", *args],
         cwd=config.REPO_ROOT,
         env=env,
         capture_output=True,

@@ -13,9 +13,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from c360 import metrics as metrics_module
-from c360.metrics import MetricsClient, MetricsQueryError, WarehouseBusyError
-from c360.metrics_exec import Warehouse as ExecTarget
+from c360.metrics import client as metrics_module
+from c360.metrics.client import MetricsClient, MetricsQueryError, WarehouseBusyError
+from c360.metrics.execution import Warehouse as ExecTarget
 from tests.conftest import Warehouse
 from tests.metrics_expected import client_for, read_marts, transaction_metrics
 

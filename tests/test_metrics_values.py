@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from c360.metrics import MetricsClient
+from c360.metrics.client import MetricsClient
 from tests.metrics_expected import (
     MartFrames,
     assert_frames_match,

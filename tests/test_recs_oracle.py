@@ -1,4 +1,4 @@
-"""The recommender's ceiling (c360.recs_oracle): faithful to the generator, and an upper bound.
+"""The recommender's ceiling (c360.recs.oracle): faithful to the generator, and an upper bound.
 
 - the absorption odds equal a Monte Carlo run of the same chain;
 - the chain's one-step matrix is what the generator actually draws (observed vs expected
@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from conftest import GENERATED_CUSTOMERS, GENERATED_DAYS, GENERATED_NOW, GENERATED_SEED, Warehouse
 
-from c360 import recs_oracle
-from data_gen import gen_behaviour
-from data_gen.gen_defects import resolve_rates
-from data_gen.generator import simulate
+from c360.recs import oracle as recs_oracle
+from data_gen.generate import behaviour as gen_behaviour
+from data_gen.generate.defects import resolve_rates
+from data_gen.generate.generator import simulate
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_oracle_bounds_the_model_on_the_generated_warehouse(
     for k in recs_oracle.KS:
         assert table.loc[("oracle", k), "hit_rate"] >= table.loc[("model", k), "hit_rate"]
 
-    # The scoring of c360.recs_oracle equals dbt's evaluation for the model on all test customers.
+    # The scoring of c360.recs.oracle equals dbt's evaluation for the model on all test customers.
     events, _, backtest = recs_oracle._read(path)
     model_lists = backtest[backtest["method"] == "model"].drop(columns="method")
     con = duckdb.connect(str(path), read_only=True)

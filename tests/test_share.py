@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from c360.share import run_share
+from c360.share.cli import run_share
 
 SALT_A = "test_salt_A_0123456789abcdef"
 SALT_B = "test_salt_B_fedcba9876543210"

@@ -16,8 +16,8 @@ import duckdb
 import pytest
 
 from c360.dbt_runner import DbtError, run_dbt
-from c360.share import build_share
-from c360.share_salt import Salt
+from c360.share.cli import build_share
+from c360.share.salt import Salt
 
 CLASSES = {"direct", "quasi", "pseudonymous", "none"}
 CONTACTS_RAW_COLUMNS = {"id", "username", "name", "gender", "address", "mail", "birthdate",

@@ -21,7 +21,7 @@ import pytest
 
 from c360 import config
 from c360.dbt_runner import run_dbt
-from c360.share import run_share
+from c360.share.cli import run_share
 
 SALT_A = "keys_salt_A_0123456789abcdef"
 SALT_B = "keys_salt_B_fedcba9876543210"
@@ -120,9 +120,9 @@ def test_same_salt_gives_the_same_keys_on_duckdb_and_postgres(
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m c360.share ...` as `make share` runs it, with an isolated environment."""
+    """`python -m c360.share.cli ...` as `make share` runs it, with an isolated environment."""
     clean = {key: value for key, value in os.environ.items() if key != "C360_SHARE_SALT"}
-    return subprocess.run([sys.executable, "-m", "c360.share", *args], env={**clean, **env},
+    return subprocess.run([sys.executable, "-m", "c360.share.cli", *args], env={**clean, **env},
                           cwd=config.REPO_ROOT, capture_output=True, text=True, check=False)
 
 

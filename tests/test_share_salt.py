@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from c360.share_salt import SALT_ENV, SaltError, fingerprint, resolve_salt
+from c360.share.salt import SALT_ENV, SaltError, fingerprint, resolve_salt
 
 GOOD = "a-good_salt.value+0123/=="
 

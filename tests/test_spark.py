@@ -115,7 +115,7 @@ def _run(args: list[str], env: dict[str, str], step: str, timeout: int = 600) ->
 @pytest.fixture(scope="module")
 def raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small generated data set with the default defects."""
-    from data_gen.generator import generate
+    from data_gen.generate.generator import generate
 
     out = tmp_path_factory.mktemp("spark_raw")
     generate(customers=CUSTOMERS, seed=SEED, out=out, fmt="csv", defects="default", now=NOW)
@@ -343,7 +343,7 @@ def test_loader_rejects_malformed_file_naming_row(tmp_path: Path, raw_dir: Path)
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     env = {"C360_SPARK_DIR": str(tmp_path / "never_created")}
     result = subprocess.run(
-        [sys.executable, "-m", "data_gen.spark_loader", "--contacts", str(raw_dir / "contacts.csv"),
+        [sys.executable, "-m", "data_gen.load.spark", "--contacts", str(raw_dir / "contacts.csv"),
          "--transactions", str(bad)],
         capture_output=True, text=True, env={**os.environ, **env}, cwd=config.REPO_ROOT, timeout=120,
     )

@@ -1,7 +1,7 @@
 {#-
     The partner-key salt as a SQL string literal, from `var('share_salt')`.
-    `python -m c360.share` passes it with --vars; it is never written into a committed file.
-    The salt is restricted to a safe character set (also checked in c360/share_salt.py),
+    `python -m c360.share.cli` passes it with --vars; it is never written into a committed file.
+    The salt is restricted to a safe character set (also checked in c360/share/salt.py),
     so it can be placed in a literal on every engine without escaping rules.
 -#}
 {% macro share_salt_literal() %}
@@ -16,7 +16,7 @@
     {%- endif -%}
     {%- if salt is none or (salt | string | trim) == '' -%}
         {{- exceptions.raise_compiler_error(
-            "The share models need a salt: run `python -m c360.share` (make share), which passes "
+            "The share models need a salt: run `python -m c360.share.cli` (make share), which passes "
             ~ "--vars '{share_salt: ...}' from C360_SHARE_SALT or .c360_share_salt."
         ) -}}
     {%- endif -%}

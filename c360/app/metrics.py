@@ -1,4 +1,4 @@
-"""The Metrics explorer's access to the semantic layer (`c360.metrics`), cached and made friendly.
+"""The Metrics explorer's access to the semantic layer (`c360.metrics.client`), cached and made friendly.
 
 Everything the user picks reaches SQL only through `MetricsClient`, which checks names
 against the catalog and values against an allow-list pattern. Results are cached with a
@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from c360.app_data import TTL_SECONDS
-from c360.app_db import AppDataError, Warehouse
+from c360.app.data import TTL_SECONDS
+from c360.app.db import AppDataError, Warehouse
 
 FILTER_VALUE_LIMIT = 200
 
@@ -37,12 +37,12 @@ class ExplorerState:
 
 
 def _client() -> Any:
-    """A `c360.metrics.MetricsClient` for the current environment, or a friendly AppDataError."""
+    """A `c360.metrics.client.MetricsClient` for the current environment, or a friendly AppDataError."""
     try:
-        from c360 import metrics
+        from c360.metrics import client as metrics
     except ImportError as exc:
         raise AppDataError(
-            f"The semantic-layer client `c360.metrics` is not available ({exc}). "
+            f"The semantic-layer client `c360.metrics.client` is not available ({exc}). "
             "Install the requirements (`make setup`) and run `make build`."
         ) from exc
     try:
@@ -70,7 +70,7 @@ def _friendly(exc: Exception) -> AppDataError:
 
 def manifest_version() -> float:
     """Modification time of the semantic manifest (0 when it is missing): part of every cache key."""
-    from c360.app_artifacts import target_path
+    from c360.app.artifacts import target_path
 
     path = target_path() / "semantic_manifest.json"
     return path.stat().st_mtime if path.exists() else 0.0

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from data_gen.gen_text import csv_quote
+from data_gen.generate.text import csv_quote
 
 
 class TableWriter:

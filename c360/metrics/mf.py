@@ -10,8 +10,8 @@ When `DBT_TARGET_PATH` is not the project's own `target/` (tests, parallel work)
 still read `dbt_c360/target/`; the wrapper then runs it in a throw-away project directory
 whose entries are symlinks to `dbt_c360/` and whose `target` points at `DBT_TARGET_PATH`.
 
-    python -m c360.mf validate-configs
-    python -m c360.mf query --metrics total_spend --group-by metric_time__month,transaction__category
+    python -m c360.metrics.mf validate-configs
+    python -m c360.metrics.mf query --metrics total_spend --group-by metric_time__month,transaction__category
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def run(args: Sequence[str], *, skip_parse: bool = False) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `python -m c360.mf`; `C360_MF_SKIP_PARSE=1` reuses the current manifest."""
+    """Entry point of `python -m c360.metrics.mf`; `C360_MF_SKIP_PARSE=1` reuses the current manifest."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         args = ["--help"]

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from data_gen.load_spec import LOADED_AT, LoadError, TableSpec, check_header
+from data_gen.load.spec import LOADED_AT, LoadError, TableSpec, check_header
 
 PARQUET_MAGIC = b"PAR1"
 BLOCK_SIZE = 8 << 20

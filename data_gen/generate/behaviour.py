@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from data_gen.gen_text import DAY_MS, frozen
+from data_gen.generate.text import DAY_MS, frozen
 
 CATEGORIES: tuple[str, ...] = (
     "Apps & Games",

@@ -1,4 +1,4 @@
-"""`make share`: build the partner-safe share models and export them (`python -m c360.share`).
+"""`make share`: build the partner-safe share models and export them (`python -m c360.share.cli`).
 
 1. Resolve the salt (`C360_SHARE_SALT`, else `.c360_share_salt`, else a new one kept there).
 2. `dbt build --select share` with `--vars {share_salt, k_anonymity}`: the share models, their
@@ -23,7 +23,7 @@ from typing import Any
 
 from c360 import config
 from c360.dbt_runner import DbtError, run_dbt
-from c360.share_export import (
+from c360.share.export import (
     ShareExportError,
     count_rows,
     read_table,
@@ -31,7 +31,7 @@ from c360.share_export import (
     warehouse_from_env,
     write_delivery,
 )
-from c360.share_salt import Salt, SaltError, resolve_salt
+from c360.share.salt import Salt, SaltError, resolve_salt
 
 DEFAULT_OUT = "data/share"
 DEFAULT_K = 5
@@ -119,7 +119,7 @@ def run_share(out_dir: Path, k: int = DEFAULT_K, salt_file: Path | None = None,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; prints one summary line, returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m c360.share", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m c360.share.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
                         help=f"delivery directory (default {DEFAULT_OUT}, relative to the repo root)")

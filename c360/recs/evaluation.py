@@ -4,9 +4,9 @@ The evaluation itself is dbt (models under dbt_c360/models/marts/recommendations
 the same `recs_recommend` macro as the production model): this entry point builds it on
 fixed data sets in isolated DuckDB warehouses and prints the results.
 
-    python -m c360.recs_eval                      # 100,000 generated customers (seed 42) + exercise sample
-    python -m c360.recs_eval --datasets sample    # only the exercise sample (seconds)
-    python -m c360.recs_eval --current            # the configured warehouse (DBT_TARGET), after make build
+    python -m c360.recs.evaluation                    # 100,000 generated customers (seed 42) + sample
+    python -m c360.recs.evaluation --datasets sample  # only the exercise sample (seconds)
+    python -m c360.recs.evaluation --current          # the DBT_TARGET warehouse, after make build
 
 Each data set gets its own directory under --workdir (raw files, DuckDB file, dbt target),
 so the run never touches the app's warehouse; reruns rebuild from scratch.
@@ -25,7 +25,7 @@ import pandas as pd
 
 from c360 import config
 from c360.dbt_runner import DbtError, run_dbt
-from c360.recs_report import format_markdown, read_evaluation
+from c360.recs.report import format_markdown, read_evaluation
 
 RECS_SELECTOR = "path:models/marts/recommendations"
 # Fixed "now" of the generated benchmark data, so a seed always gives the same rows.
@@ -48,7 +48,7 @@ def _duckdb_env(directory: Path) -> dict[str, str]:
 def build_and_evaluate(raw_dir: Path, directory: Path, label: str) -> pd.DataFrame:
     """Load `raw_dir` into a fresh DuckDB warehouse in `directory`, build the recommender and
     everything upstream (`dbt build`, tests included), and return its evaluation table."""
-    from data_gen.loader import load
+    from data_gen.load.loader import load
 
     env = _duckdb_env(directory)
     db_path = Path(env["C360_DUCKDB_PATH"])
@@ -84,7 +84,7 @@ def _generated_label(customers: int, seed: int) -> str:
 
 def evaluate_generated(workdir: Path, customers: int, seed: int, days: int) -> pd.DataFrame:
     """Generate `customers` customers (fixed seed and now) and evaluate on them."""
-    from data_gen.generator import generate
+    from data_gen.generate.generator import generate
 
     directory = workdir / _generated_label(customers, seed)
     raw_dir = directory / "raw"
@@ -96,9 +96,9 @@ def evaluate_generated(workdir: Path, customers: int, seed: int, days: int) -> p
 
 
 def ceiling_generated(workdir: Path, customers: int, seed: int, days: int) -> str:
-    """The oracle comparison (c360.recs_oracle) on the generated warehouse built by
+    """The oracle comparison (c360.recs.oracle) on the generated warehouse built by
     `evaluate_generated` with the same arguments, as a Markdown section."""
-    from c360 import recs_oracle
+    from c360.recs import oracle as recs_oracle
 
     label = _generated_label(customers, seed)
     started = time.perf_counter()
@@ -130,7 +130,8 @@ def evaluate_current() -> pd.DataFrame:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m c360.recs_eval", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m c360.recs.evaluation",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS),
                         help="comma-separated: generated, sample (default both)")
     parser.add_argument("--customers", type=int, default=100_000, help="generated customers (default 100000)")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 import plotly.express as px
 import streamlit as st
 
-from c360.app_db import AppDataError, Warehouse, current_warehouse
+from c360.app.db import AppDataError, Warehouse, current_warehouse
 
 LOG = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ def manifest_path() -> Path:
 
 
 class RenderOnlySqlClient:
-    """The SqlClient MetricFlow needs for rendering; execution is done by `c360.metrics_exec`."""
+    """The SqlClient MetricFlow needs for rendering; execution is done by `c360.metrics.execution`."""
 
     def __init__(self, engine: str) -> None:
         """`engine` is `duckdb` or `postgres`."""
@@ -58,7 +58,7 @@ class RenderOnlySqlClient:
         return self._renderer
 
     def _no_execution(self, *_: Any, **__: Any) -> Any:
-        raise NotImplementedError("c360.metrics executes SQL itself; MetricFlow is used only to render it")
+        raise NotImplementedError("c360.metrics executes SQL itself; MetricFlow only renders it")
 
     query = execute = dry_run = _no_execution
 
@@ -96,7 +96,7 @@ def load_manifest_json(path: Path) -> dict[str, Any]:
 class EngineHandle:
     """A MetricFlow engine plus the lock that serialises its (not thread-safe) planning.
 
-    Hashed by identity, so it can key the per-engine caches in `c360.metrics`.
+    Hashed by identity, so it can key the per-engine caches in `c360.metrics.client`.
     """
 
     engine: MetricFlowEngine

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from data_gen.gen_behaviour import CATEGORIES, Transactions
-from data_gen.gen_contacts import Contacts
-from data_gen.gen_defects import (
+from data_gen.generate.behaviour import CATEGORIES, Transactions
+from data_gen.generate.contacts import Contacts
+from data_gen.generate.defects import (
     TRANSACTION_MISSING_COLUMNS,
     UNKNOWN_CATEGORIES,
     DefectRates,
@@ -18,8 +18,8 @@ from data_gen.gen_defects import (
     near_miss,
     unparseable_dates,
 )
-from data_gen.gen_output import blank, fixed, override, take
-from data_gen.gen_text import DAY_MS, csv_quote, tenths_seg, timestamp_matrix, to_arrow, uuid_matrix
+from data_gen.generate.output import blank, fixed, override, take
+from data_gen.generate.text import DAY_MS, csv_quote, tenths_seg, timestamp_matrix, to_arrow, uuid_matrix
 
 TRANSACTION_COLUMNS = (
     "contact_id",

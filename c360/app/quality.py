@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from c360.app_data import TTL_SECONDS
-from c360.app_db import AppDataError, Warehouse, query, quote_identifier, table_exists, tables_in_schema
+from c360.app.data import TTL_SECONDS
+from c360.app.db import AppDataError, Warehouse, query, quote_identifier, table_exists, tables_in_schema
 
 SAMPLE_ROWS = 20
 LIST_ROWS = 200

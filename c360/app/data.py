@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from c360.app_db import BUILD_HINT, AppDataError, TableMissing, Warehouse, query, table_exists
-from c360.app_pii import export_frame
+from c360.app.db import BUILD_HINT, AppDataError, TableMissing, Warehouse, query, table_exists
+from c360.app.pii import export_frame
 
 TTL_SECONDS = 60
 SEARCH_LIMIT = 20

@@ -1,6 +1,6 @@
 """Python client of the MetricFlow semantic layer (no subprocess).
 
-    from c360 import metrics
+    from c360.metrics import client as metrics
     client = metrics.MetricsClient.from_env()
     client.catalog()                                   # metrics with labels and descriptions
     client.dimensions(["total_spend", "new_customers"])  # group-bys valid for all of them
@@ -9,7 +9,7 @@
     client.sql(...)                                    # the SQL that query() runs
 
 MetricFlow only renders the SQL (cached per query shape); it is executed on a short-lived
-connection by `c360.metrics_exec`. Filter values reach the SQL only as quoted literals that
+connection by `c360.metrics.execution`. Filter values reach the SQL only as quoted literals that
 passed a strict allow-list pattern, and filter/group-by names must be in the catalog.
 """
 
@@ -27,8 +27,8 @@ from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 from metricflow_semantics.errors.error_classes import MetricFlowException
 
 from c360 import config
-from c360.metrics_exec import Warehouse, WarehouseBusyError, run_sql
-from c360.metrics_manifest import EngineHandle, current_engine, manifest_path
+from c360.metrics.execution import Warehouse, WarehouseBusyError, run_sql
+from c360.metrics.manifest import EngineHandle, current_engine, manifest_path
 
 TIME_GRAINS = ("day", "week", "month", "quarter", "year")
 VALUE_PATTERN = re.compile(r"^[\w &,.'+\-/()]{1,100}$")

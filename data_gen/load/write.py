@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from c360.config import PgSettings
-from data_gen.load_spec import LoadError, TableSpec
+from data_gen.load.spec import LoadError, TableSpec
 
 BatchSource = tuple[TableSpec, Callable[[], Iterator[pa.RecordBatch]]]
 

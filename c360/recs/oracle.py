@@ -1,9 +1,9 @@
 """The ceiling of the next-best-category evaluation on generated data: the generator's own odds.
 
-The generator (`data_gen.gen_behaviour`) draws each purchase's category from a known process:
+The generator (`data_gen.generate.behaviour`) draws each purchase's category from a known process:
 repeat the previous category with probability REPEAT, follow the planted transition row with
 probability FOLLOW, otherwise draw from the customer's latent taste. Re-running the generator
-with the same customers, seed, days and now (`data_gen.generator.simulate`) gives every
+with the same customers, seed, days and now (`data_gen.generate.generator.simulate`) gives every
 person's true taste. For a test customer whose last training purchase is in category c and
 who has bought the set S, the probability that the first purchase outside S is category j is
 an absorption probability of that Markov chain: B = (I - Q)^-1 R, with Q the moves inside S
@@ -29,9 +29,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from data_gen import gen_behaviour
-from data_gen.gen_defects import resolve_rates
-from data_gen.generator import simulate
+from data_gen.generate import behaviour as gen_behaviour
+from data_gen.generate.defects import resolve_rates
+from data_gen.generate.generator import simulate
 
 KS = (1, 3)
 

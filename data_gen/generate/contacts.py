@@ -8,11 +8,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data_gen.gen_behaviour import Customers
-from data_gen.gen_defects import CONTACT_MISSING_COLUMNS, DefectRates, RowPicker
-from data_gen.gen_output import blank, fixed, take
-from data_gen.gen_pools import EMAIL_DOMAINS, Pools, username_stem
-from data_gen.gen_text import csv_quote, date_matrix, uuid_matrix
+from data_gen.generate.behaviour import Customers
+from data_gen.generate.defects import CONTACT_MISSING_COLUMNS, DefectRates, RowPicker
+from data_gen.generate.output import blank, fixed, take
+from data_gen.generate.pools import EMAIL_DOMAINS, Pools, username_stem
+from data_gen.generate.text import csv_quote, date_matrix, uuid_matrix
 
 CONTACT_COLUMNS = ("id", "username", "name", "gender", "address", "mail", "birthdate", "_loaded_at_utc")
 

@@ -17,9 +17,9 @@ from functools import partial
 from pathlib import Path
 
 from c360 import config
-from data_gen.load_read import read_batches
-from data_gen.load_spec import CONTACTS, TRANSACTIONS, LoadError, TableSpec
-from data_gen.load_write import BatchSource, write_duckdb, write_postgres
+from data_gen.load.read import read_batches
+from data_gen.load.spec import CONTACTS, TRANSACTIONS, LoadError, TableSpec
+from data_gen.load.write import BatchSource, write_duckdb, write_postgres
 
 __all__ = ["LOAD_TARGETS", "LoadError", "LoadResult", "find_raw_files", "load"]
 

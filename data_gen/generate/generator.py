@@ -35,15 +35,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from data_gen.gen_behaviour import (
+from data_gen.generate.behaviour import (
     PERSONA_NAMES,
     Customers,
     Transactions,
     simulate_customers,
     simulate_transactions,
 )
-from data_gen.gen_contacts import CONTACT_COLUMNS, Contacts, build_contacts, contact_chunk
-from data_gen.gen_defects import (
+from data_gen.generate.contacts import CONTACT_COLUMNS, Contacts, build_contacts, contact_chunk
+from data_gen.generate.defects import (
     CONTACT_KINDS,
     CONTACT_MISSING_COLUMNS,
     PRESETS,
@@ -52,10 +52,10 @@ from data_gen.gen_defects import (
     DefectRates,
     resolve_rates,
 )
-from data_gen.gen_output import TableWriter
-from data_gen.gen_pools import build_pools
-from data_gen.gen_text import DAY_MS
-from data_gen.gen_transactions import (
+from data_gen.generate.output import TableWriter
+from data_gen.generate.pools import build_pools
+from data_gen.generate.text import DAY_MS
+from data_gen.generate.transactions import (
     TRANSACTION_COLUMNS,
     TransactionTable,
     build_transactions,
@@ -189,7 +189,7 @@ class World:
 def simulate(customers: int, seed: int, days: int, rates: DefectRates, now: datetime) -> World:
     """Draw the whole data set from one RNG seeded with `seed` (same arguments, same world).
 
-    `c360.recs_oracle` calls this too, to read the latent tastes behind a generated file.
+    `c360.recs.oracle` calls this too, to read the latent tastes behind a generated file.
     """
     now_ms = int(now.astimezone(UTC).timestamp() * 1000)
     rng = np.random.default_rng(seed)
@@ -265,7 +265,7 @@ def generate(
         writer.publish()
 
     manifest = {
-        "generator": "data_gen.generator",
+        "generator": "data_gen.generate.generator",
         "seed": seed,
         "customers": customers,
         "days": days,

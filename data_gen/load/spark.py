@@ -1,14 +1,14 @@
 """Load raw CSV/Parquet files into the Spark raw tables `salesforce.contacts` and `web.transactions`.
 
 The files are read by the same reader as the DuckDB/Postgres loader
-(`data_gen.load_read.read_batches`: all text, empty field -> NULL, `_source_file`,
+(`data_gen.load.read.read_batches`: all text, empty field -> NULL, `_source_file`,
 `_source_row_number`, errors naming file, row and column), so every engine gets the
 same raw rows. Both files are read and validated, then written to `<table>__loading`
 tables; only when both are written are the live tables swapped (drop + rename).
 Spark has no multi-statement transactions, so the swap itself is a few catalog
 operations rather than one atomic commit.
 
-Run as `python -m data_gen.spark_loader --contacts F --transactions F`, a separate
+Run as `python -m data_gen.load.spark --contacts F --transactions F`, a separate
 process, because the embedded Derby metastore accepts one JVM at a time and dbt
 opens its own.
 """
@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from c360 import config
-from data_gen.load_read import read_batches
-from data_gen.load_spec import CONTACTS, TRANSACTIONS, LoadError, TableSpec
-from data_gen.loader import LoadResult
+from data_gen.load.loader import LoadResult
+from data_gen.load.read import read_batches
+from data_gen.load.spec import CONTACTS, TRANSACTIONS, LoadError, TableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -1,0 +1,1 @@
+"""Data access, PII masking and UI helpers for the Streamlit pages."""

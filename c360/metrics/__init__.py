@@ -1,0 +1,1 @@
+"""The semantic-layer client: MetricFlow manifest, query execution, `mf` wrapper."""

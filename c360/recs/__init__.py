@@ -1,0 +1,1 @@
+"""Next-best-category evaluation, oracle ceiling and report."""

@@ -1,0 +1,1 @@
+"""Partner share: salt, dbt build of the share models, export."""

@@ -1,0 +1,1 @@
+"""The generator of realistic raw files (`python -m data_gen generate`)."""
