@@ -52,8 +52,8 @@ app: setup ## Start the Streamlit app on DBT_TARGET (port PORT)
 demo: export DBT_TARGET := duckdb
 demo: setup data build app ## Set up, generate, build and open the demo on DuckDB
 
-test: setup ## Run the test suite (DuckDB + Postgres + browser); see README for what CI runs
-	$(PY) -m pytest -m "not spark" -q
+test: setup ## Run the test suite (DuckDB + Postgres + browser; PYTEST_ARGS="tests/test_x.py -k y" for a part)
+	$(PY) -m pytest -m "not spark" -q $(PYTEST_ARGS)
 
 test-spark: setup-spark ## Build the warehouse on local Spark and compare it with DuckDB
 	$(PY) -m pytest -m spark -q
