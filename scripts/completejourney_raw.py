@@ -81,7 +81,7 @@ def write_raw(out: Path, households: int | None = None, order_id: bool = True) -
 def main(argv: list[str] | None = None) -> int:
     """Command line: write the raw files of the whole data set or of a slice."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="directory for contacts.csv, transactions.csv")
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--households", type=int, default=None, help="only the N smallest household ids")
     parser.add_argument("--no-order-id", dest="order_id", action="store_false",
                         help="leave out the order_id column (each line then counts as its own order)")
