@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from c360 import config, mf
+from c360 import config
+from c360.metrics import mf
 from tests.conftest import Warehouse
 from tests.metrics_expected import (
     NAMED_METRICS,
