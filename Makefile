@@ -20,7 +20,7 @@ SHARE_OUT   ?= data/share
 K_ANONYMITY ?= 5
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
-.PHONY: help setup setup-spark data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint clean
+.PHONY: help setup setup-spark check-databricks data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -38,6 +38,16 @@ $(VENV)/.installed-spark: requirements-spark.txt $(VENV)/.installed
 	touch $@
 
 setup-spark: $(VENV)/.installed-spark ## Also install dbt-spark + pyspark (needs Java 17)
+
+DBX_VENV ?= .venv-databricks
+$(DBX_VENV)/.installed: requirements-databricks.txt
+	$(PYTHON_BOOT) -m venv $(DBX_VENV)
+	$(DBX_VENV)/bin/pip install --quiet --upgrade pip
+	$(DBX_VENV)/bin/pip install --quiet -r requirements-databricks.txt
+	touch $@
+
+check-databricks: $(DBX_VENV)/.installed ## Parse + compile every node for the databricks target offline (own venv)
+	$(DBX_VENV)/bin/python scripts/databricks_compile.py
 
 data: setup ## Generate CUSTOMERS customers (SEED, DAYS, FORMAT csv|parquet) and load them into DBT_TARGET
 	$(PY) -m data_gen generate --customers $(CUSTOMERS) --seed $(SEED) --days $(DAYS) --format $(FORMAT) --out $(RAW_DIR)
