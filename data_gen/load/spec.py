@@ -16,7 +16,7 @@ MAX_RECORD_BYTES = 8 << 20  # one CSV record (all its fields and separators); al
 MAX_HEADER_BYTES = 64 << 10  # the CSV header line
 MAX_COLUMNS = 200  # columns in a file's header or Parquet schema
 MAX_MESSAGE_CHARS = 500  # a LoadError message is cut to this length
-MAX_NAME_CHARS = 40  # a column name quoted in a message is cut to this length
+MAX_NAME_CHARS = 30  # a column name quoted in a message is cut to this length
 
 
 def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -89,7 +89,7 @@ def check_header(file_name: str, names: list[str], spec: TableSpec) -> None:
 
     At most MAX_COLUMNS columns; every business column is required, `_loaded_at_utc` is
     optional, order is free, names are case-sensitive, and a name may not appear twice.
-    Messages quote at most three names, each cut to MAX_NAME_CHARS.
+    Messages quote at most two names, each cut to MAX_NAME_CHARS.
     """
     if len(names) > MAX_COLUMNS:
         raise LoadError(
@@ -109,9 +109,9 @@ def check_header(file_name: str, names: list[str], spec: TableSpec) -> None:
         f"{quoted_name(name)} (header column {pos})" for name, pos in seen.items() if name not in allowed
     ]
     if unknown:
-        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        more = f" and {len(unknown) - 2} more" if len(unknown) > 2 else ""
         raise LoadError(
-            f"{file_name}: unknown column {', '.join(unknown[:3])}{more}; "
+            f"{file_name}: unknown column {', '.join(unknown[:2])}{more}; "
             f"{spec.qualified} takes only {', '.join(spec.file_columns)}"
         )
     missing = [name for name in spec.columns if name not in seen]
