@@ -14,9 +14,11 @@ import re
 import resource
 import zipfile
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import psycopg2
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,7 +27,9 @@ import pytest
 from c360 import config
 from data_gen.load.loader import LoadError, find_raw_files, load
 from data_gen.load.spec import MAX_FIELD_BYTES
+from tests.conftest import Warehouse, duckdb_warehouse, pg_warehouse
 from tests.test_loader import (
+    CONTACT_COLUMNS,
     TABLES,
     TXN_COLUMNS,
     good_pair,
@@ -296,3 +300,55 @@ def test_stale_loading_tables_are_dropped_by_the_next_load(
     else:
         load(target, contacts, transactions)
     assert leftovers(target) == []
+
+
+# ---------- typed Parquet as pandas writes it, through dbt ----------
+
+
+def typed_like_pandas(raw_dir: Path, out: Path) -> tuple[Path, Path]:
+    """The generated CSVs re-typed as a pandas user would (datetime64[ns], ints, decimals)."""
+    out.mkdir()
+    contacts = pd.read_csv(raw_dir / "contacts.csv", dtype=str, keep_default_na=False)
+    contacts["birthdate"] = pd.to_datetime(contacts["birthdate"], format="%Y-%m-%d").astype("datetime64[ns]")
+    contacts["_loaded_at_utc"] = pd.to_datetime(contacts["_loaded_at_utc"]).dt.tz_localize("UTC")
+    contacts.to_parquet(out / "contacts.parquet", index=False)
+    txns = pd.read_csv(raw_dir / "transactions.csv", dtype=str, keep_default_na=False)
+    stamps = pd.to_datetime(txns["transaction_date"], format="%Y-%m-%d %H:%M:%S.%f")
+    txns["transaction_date"] = stamps.astype("datetime64[ns]")  # as the issue saw it: 9 digits
+    loaded = pd.to_datetime(txns["_loaded_at_utc"]).dt.tz_localize("UTC")
+    txns["_loaded_at_utc"] = loaded.dt.tz_convert("Australia/Sydney")
+    txns["item_count"] = txns["item_count"].astype("int64")
+    amounts = pa.array([Decimal(a) for a in txns.pop("amount")], pa.decimal128(12, 1))
+    table = pa.Table.from_pandas(txns, preserve_index=False).append_column("amount", amounts)
+    pq.write_table(table, out / "transactions.parquet")
+    return out / "contacts.parquet", out / "transactions.parquet"
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_pandas_typed_parquet_builds_with_nothing_quarantined_as_invalid(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from data_gen.generate.generator import generate
+
+    raw = tmp_path / "raw"
+    generate(customers=400, seed=3, out=raw, days=120, fmt="csv", defects="none")
+    warehouse = duckdb_warehouse(tmp_path) if engine == "duckdb" else pg_warehouse(
+        request.getfixturevalue("fresh_pg_database"), tmp_path)
+    warehouse.load(raw / "contacts.csv", raw / "transactions.csv")
+    from_csv = {t: _raw_frame(warehouse, t) for t in TABLES}
+    warehouse.load(*typed_like_pandas(raw, tmp_path / "typed"))
+    for table in TABLES:
+        pd.testing.assert_frame_equal(_raw_frame(warehouse, table), from_csv[table])
+    warehouse.dbt(["build"])
+    reasons = pd.concat([warehouse.query(f"select reason from quality.quarantined_{name}")
+                         for name in ("contacts", "transactions")])
+    assert not reasons["reason"].str.startswith("invalid_").any(), reasons["reason"].value_counts()
+    valid = warehouse.query("select count(*) as n from marts.transactions")["n"].iloc[0]
+    quarantined = warehouse.query("select count(*) as n from quality.quarantined_transactions")["n"].iloc[0]
+    assert valid + quarantined == len(from_csv["web.transactions"]) > 0
+
+
+def _raw_frame(warehouse: Warehouse, table: str) -> pd.DataFrame:
+    """A raw table without `_source_file`, in file order."""
+    columns = [*(CONTACT_COLUMNS if table == TABLES[0] else TXN_COLUMNS), "_source_row_number"]
+    return warehouse.query(f"select {', '.join(columns)} from {table} order by _source_row_number")
