@@ -34,10 +34,8 @@ def as_text(
     if column.type == pa.string():
         return column
     if pa.types.is_timestamp(column.type):
-        return pa.chunked_array(
-            [_timestamp_text(file_name, chunk, name, first_row, date_column) for chunk in _chunks(column)],
-            pa.string(),
-        )
+        values = column.combine_chunks()  # one array, so row offsets index it directly
+        return pa.chunked_array([_timestamp_text(file_name, values, name, first_row, date_column)])
     try:
         return column.cast(pa.string())
     except pa.ArrowException as exc:
@@ -50,11 +48,6 @@ def as_text(
                     f"value cannot be read as text ({exc})"
                 ) from exc
         raise LoadError(f"{file_name}: column {quoted_name(name)} cannot be read as text ({exc})") from exc
-
-
-def _chunks(column: pa.ChunkedArray) -> list[pa.Array]:
-    """The column as one array (row offsets then index it directly); empty columns keep one chunk."""
-    return [column.combine_chunks()]
 
 
 def _timestamp_text(
