@@ -163,7 +163,21 @@ def _parquet_field_over_limit(path: Path) -> list[str]:
     return [r"transactions\.csv", "column 'contact_id'", "data row 2", "1 MiB"]
 
 
+def _parquet_columns_250(path: Path) -> list[str]:
+    pq.write_table(pa.table({f"c{i}": ["x"] for i in range(250)}), path)
+    return [r"transactions\.csv", "header has 250 columns", "200"]
+
+
+def _gzipped_parquet(path: Path) -> list[str]:
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table({c: ["x"] for c in TXN_COLUMNS}), sink)
+    path.write_bytes(gzip.compress(sink.getvalue().to_pybytes()))
+    return [r"^transactions\.csv is a gzip-compressed Parquet file"]
+
+
 REFUSALS: dict[str, Callable[[Path], list[str]]] = {
+    "parquet_columns_250": _parquet_columns_250,
+    "gzipped_parquet": _gzipped_parquet,
     "gzip_truncated": _compressed_truncated,
     "xz": _xz,
     "zip": _zip,

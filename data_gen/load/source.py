@@ -74,6 +74,11 @@ def read_csv_header(path: Path, codec: str | None) -> list[str]:
         raise LoadError(f"{path.name} is {codec}-compressed but cannot be decompressed: {exc}") from exc
     if not head:
         raise LoadError(f"{describe(path, codec)}: contains no data after decompression; expected a header")
+    if codec is not None and head.startswith(PARQUET_MAGIC):
+        raise LoadError(
+            f"{path.name} is a {codec}-compressed Parquet file: decompress it first "
+            "(Parquet compresses its own pages)"
+        )
     match = LINE_END.search(head)
     if match is None and len(head) > MAX_HEADER_BYTES:
         raise LoadError(
