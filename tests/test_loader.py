@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import psycopg2
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -255,3 +258,93 @@ def test_postgres_reload_keeps_dependent_views(tmp_path: Path, monkeypatch: pyte
         ("c1-b",), ("c2-b",), ("c3-b",)
     ]
     assert leftovers("postgres") == []
+
+
+# ---------- Parquet with native types: the same raw rows as the text file ----------
+
+INSTANTS = [  # UTC; each is exact at the unit it is used with (see stamps_for)
+    datetime(2024, 1, 2, 10, 0, 0),
+    datetime(2023, 12, 31, 23, 59, 59, 999000),
+    datetime(1969, 7, 20, 20, 17, 40, 123456),
+    None,
+]
+
+
+def stamps_for(unit: str, values: list[datetime | None] = INSTANTS) -> list[datetime | None]:
+    """`values` representable at `unit`: whole seconds for s, no sub-millisecond values for ms."""
+    exact = {"s": 1_000_000, "ms": 1000}.get(unit, 1)
+    return [d.replace(microsecond=0) if d and d.microsecond % exact else d for d in values]
+
+
+def stamp_text(value: datetime | None) -> str | None:
+    """The contract text of a UTC timestamp, computed with plain Python formatting."""
+    if value is None:
+        return None
+    micro = value.microsecond
+    fraction = f"{micro // 1000:03d}" if micro % 1000 == 0 else f"{micro:06d}"
+    return f"{value:%Y-%m-%d %H:%M:%S}.{fraction}"
+
+
+def typed_stamps(values: list[datetime | None], unit: str, tz: str | None) -> pd.Series:
+    """pandas datetime64 at `unit`, naive UTC or converted to the time zone `tz`."""
+    series = pd.Series(pd.to_datetime(values))
+    if tz is None:
+        return series.astype(f"datetime64[{unit}]")
+    return series.dt.tz_localize("UTC").dt.tz_convert(tz).astype(f"datetime64[{unit}, {tz}]")
+
+
+def write_pair(directory: Path, typed: bool, unit: str, tz: str | None, birth: str) -> tuple[Path, Path]:
+    """The same contacts and transactions, typed in Parquet or as text in CSV."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamps = stamps_for(unit)
+    loaded = stamps_for(unit, [datetime(2024, 5, 9, 10, 5, 28, 875000)])[0]
+    births = [date(1990, 1, 31), date(1935, 12, 1), None, date(2001, 2, 28)]
+    amounts = [Decimal("66.30"), Decimal("5.00"), None, Decimal("-0.05")]
+    counts = [1, 3, None, 12]
+    ids = [f"c{i}" for i in range(4)]
+    if not typed:
+        contacts = write_csv(directory / "contacts.csv", CONTACT_COLUMNS, [
+            [ids[i], f"u{i}", "Ann", "F", "1 Rd", "a@x.com", str(births[i] or ""), stamp_text(loaded)]
+            for i in range(4)])
+        transactions = write_csv(directory / "transactions.csv", TXN_COLUMNS, [
+            [ids[i], f"t{i}", stamp_text(stamps[i]) or "", str(amounts[i] or ""), str(counts[i] or ""),
+             "Books", stamp_text(loaded)] for i in range(4)])
+        return contacts, transactions
+    birth_column = pd.Series(pd.to_datetime(births)) if birth == "timestamp" else pd.Series(births)
+    contacts_frame = pd.DataFrame({
+        "id": ids, "username": [f"u{i}" for i in range(4)], "name": "Ann", "gender": "F",
+        "address": "1 Rd", "mail": "a@x.com", "birthdate": birth_column,
+        "_loaded_at_utc": typed_stamps([loaded] * 4, unit, tz),
+    })
+    contacts = directory / "contacts.parquet"
+    contacts_frame.to_parquet(contacts, index=False)
+    txn_frame = pd.DataFrame({
+        "contact_id": ids, "id": [f"t{i}" for i in range(4)],
+        "transaction_date": typed_stamps(stamps, unit, tz),
+        "amount": pd.Series(amounts, dtype=object),
+        # ns: the float64 pandas makes of integers with a NaN; otherwise nullable Int64
+        "item_count": pd.Series(counts, dtype="float64" if unit == "ns" else "Int64"),
+        "category": "Books", "_loaded_at_utc": typed_stamps([loaded] * 4, unit, tz),
+    })
+    table = pa.Table.from_pandas(txn_frame, preserve_index=False)
+    table = table.set_column(3, "amount", pa.array(amounts, pa.decimal128(10, 2)))
+    transactions = directory / "transactions.parquet"
+    pq.write_table(table, transactions)
+    return contacts, transactions
+
+
+@pytest.mark.parametrize(("unit", "tz", "birth"), [
+    ("ns", None, "timestamp"), ("us", "UTC", "date"), ("ms", "Australia/Sydney", "timestamp"),
+    ("s", "America/New_York", "date"),
+])
+def test_typed_parquet_gives_the_text_files_rows(
+    target: str, tmp_path: Path, unit: str, tz: str | None, birth: str
+) -> None:
+    load(target, *write_pair(tmp_path / "text", False, unit, tz, birth))
+    columns = dict(zip(TABLES, (CONTACT_COLUMNS, TXN_COLUMNS), strict=True))
+    from_text = {t: [r[:-2] + r[-1:] for r in table_rows(target, t, c)] for t, c in columns.items()}
+    load(target, *write_pair(tmp_path / "typed", True, unit, tz, birth))
+    from_typed = {t: [r[:-2] + r[-1:] for r in table_rows(target, t, c)] for t, c in columns.items()}
+    assert from_typed == from_text
+    assert from_text["web.transactions"][0][2:5] == (stamp_text(INSTANTS[0]), "66.30", "1")
+    assert from_text["salesforce.contacts"][0][6] == "1990-01-31"

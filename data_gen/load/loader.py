@@ -18,6 +18,7 @@ from pathlib import Path
 
 from c360 import config
 from data_gen.load.read import read_batches
+from data_gen.load.source import check_regular_file
 from data_gen.load.spec import CONTACTS, TRANSACTIONS, LoadError, TableSpec
 from data_gen.load.write import BatchSource, write_duckdb, write_postgres
 
@@ -70,12 +71,13 @@ class _Progress:
 def find_raw_files(directory: Path) -> tuple[Path, Path]:
     """`contacts.csv|parquet` and `transactions.csv|parquet` in `directory`.
 
-    Raises LoadError when a file is missing or present in both formats (ambiguous).
+    Raises LoadError when a file is missing or present in both formats (ambiguous); a
+    directory or symbolic link of that name is found here and refused by `load`.
     """
     found: list[Path] = []
     for stem in (CONTACTS.table, TRANSACTIONS.table):
         candidates = [directory / f"{stem}.{ext}" for ext in ("csv", "parquet")]
-        present = [path for path in candidates if path.is_file()]
+        present = [path for path in candidates if path.exists() or path.is_symlink()]
         if not present:
             raise LoadError(f"{directory}: neither {stem}.csv nor {stem}.parquet exists")
         if len(present) > 1:
@@ -100,14 +102,14 @@ def load(target: str, contacts: Path, transactions: Path, progress: bool = False
     """Replace the raw tables on `target` (`duckdb` or `postgres`) with the two files.
 
     Connection details come from `c360.config` (`C360_DUCKDB_PATH`, `C360_PG_*`).
-    Raises LoadError (warehouse unchanged) on a missing/empty/malformed file.
+    Raises LoadError (warehouse unchanged) on a missing/empty/malformed file. `__loading`
+    tables a stopped load left in the raw schemas are dropped first (they hold raw PII).
     """
     if target not in LOAD_TARGETS:
         raise LoadError(f"target {target!r} cannot be loaded; choose one of {', '.join(LOAD_TARGETS)}")
     contacts, transactions = Path(contacts), Path(transactions)
     for path in (contacts, transactions):
-        if not path.is_file():
-            raise LoadError(f"{path}: file not found")
+        check_regular_file(path)
     started = time.perf_counter()
     loaded_at = _loaded_at_now()
     sources = [

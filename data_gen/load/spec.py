@@ -10,12 +10,35 @@ LOADED_AT = "_loaded_at_utc"
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row_number"
 
+# Limits of a raw file (docs/CONTRACT.md, "Raw layer"); larger files are refused by name.
+MAX_FIELD_BYTES = 1 << 20  # one value, in UTF-8 bytes
+MAX_RECORD_BYTES = 8 << 20  # one CSV record (all its fields and separators); also the CSV read block
+MAX_HEADER_BYTES = 64 << 10  # the CSV header line
+MAX_COLUMNS = 200  # columns in a file's header or Parquet schema
+MAX_MESSAGE_CHARS = 500  # a LoadError message is cut to this length
+MAX_NAME_CHARS = 30  # a column name quoted in a message is cut to this length
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` on one line (every run of whitespace becomes one space), cut to `limit` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def quoted_name(name: str) -> str:
+    """A column name for a message: repr, cut to MAX_NAME_CHARS characters."""
+    return repr(name) if len(name) <= MAX_NAME_CHARS else repr(name[:MAX_NAME_CHARS]) + "..."
+
 
 class LoadError(Exception):
     """A raw file cannot be loaded; the message names the file and the column and/or row.
 
-    Nothing in the warehouse has changed when this is raised.
+    The message is always one line of at most MAX_MESSAGE_CHARS characters (never a driver's
+    traceback or a file's content). Nothing in the warehouse has changed when this is raised.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 @dataclass(frozen=True)
@@ -25,6 +48,7 @@ class TableSpec:
     schema: str
     table: str
     columns: tuple[str, ...]
+    date_columns: tuple[str, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -51,6 +75,7 @@ CONTACTS = TableSpec(
     schema="salesforce",
     table="contacts",
     columns=("id", "username", "name", "gender", "address", "mail", "birthdate"),
+    date_columns=("birthdate",),
 )
 TRANSACTIONS = TableSpec(
     schema="web",
@@ -62,22 +87,31 @@ TRANSACTIONS = TableSpec(
 def check_header(file_name: str, names: list[str], spec: TableSpec) -> None:
     """Raise LoadError unless `names` (already trimmed) are exactly the allowed columns.
 
-    Every business column is required, `_loaded_at_utc` is optional, order is free,
-    names are case-sensitive, and a name may not appear twice.
+    At most MAX_COLUMNS columns; every business column is required, `_loaded_at_utc` is
+    optional, order is free, names are case-sensitive, and a name may not appear twice.
+    Messages quote at most two names, each cut to MAX_NAME_CHARS.
     """
+    if len(names) > MAX_COLUMNS:
+        raise LoadError(
+            f"{file_name}: header has {len(names):,} columns, more than the {MAX_COLUMNS} a raw file "
+            f"may have; {spec.qualified} takes only {', '.join(spec.file_columns)}"
+        )
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         if name in seen:
             raise LoadError(
-                f"{file_name}: header column {position} {name!r} is duplicated "
+                f"{file_name}: header column {position} {quoted_name(name)} is duplicated "
                 f"(also header column {seen[name]})"
             )
         seen[name] = position
     allowed = set(spec.file_columns)
-    unknown = [f"{name!r} (header column {pos})" for name, pos in seen.items() if name not in allowed]
+    unknown = [
+        f"{quoted_name(name)} (header column {pos})" for name, pos in seen.items() if name not in allowed
+    ]
     if unknown:
+        more = f" and {len(unknown) - 2} more" if len(unknown) > 2 else ""
         raise LoadError(
-            f"{file_name}: unknown column {', '.join(unknown)}; "
+            f"{file_name}: unknown column {', '.join(unknown[:2])}{more}; "
             f"{spec.qualified} takes only {', '.join(spec.file_columns)}"
         )
     missing = [name for name in spec.columns if name not in seen]

@@ -1,8 +1,11 @@
 """Write row-numbered Arrow batches into the raw tables of DuckDB or Postgres, atomically.
 
-Both writers fill `<schema>.<table>__loading` for every table, check the row counts,
-then swap all tables in ONE transaction; any failure leaves the live tables untouched and
-no `__loading` table behind. Identifiers come only from the fixed TableSpec constants.
+Both writers first drop every `__loading` table or view a stopped load left in the raw
+schemas (a killed process cannot clean up, and those tables hold raw PII), then fill
+`<schema>.<table>__loading` for every table, check the row counts, then swap all tables
+in ONE transaction; any failure leaves the live tables untouched and no `__loading` table
+behind. Identifiers come only from the fixed TableSpec constants and, for leftovers, from
+the catalog (quoted).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import psycopg2
+import psycopg2.sql
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -20,6 +24,13 @@ from c360.config import PgSettings
 from data_gen.load.spec import LoadError, TableSpec
 
 BatchSource = tuple[TableSpec, Callable[[], Iterator[pa.RecordBatch]]]
+LOADING_SUFFIX = "__loading"
+LEFTOVERS_SQL = """
+    select table_schema, table_name, table_type
+    from information_schema.tables
+    where table_schema in ({schemas}) and right(table_name, {length}) = '{suffix}'
+    order by 1, 2
+"""
 
 
 class _Guarded:
@@ -49,6 +60,7 @@ def write_duckdb(path: Path, sources: list[BatchSource]) -> dict[str, int]:
     counts: dict[str, int] = {}
     with duckdb.connect(str(path)) as con:
         con.execute("set enable_progress_bar = false")  # the loader prints its own progress
+        _drop_stale_duckdb(con, sources)
         try:
             for spec, make_batches in sources:
                 con.execute(f"create schema if not exists {spec.schema}")
@@ -77,6 +89,38 @@ def write_duckdb(path: Path, sources: list[BatchSource]) -> dict[str, int]:
             _drop_duckdb_leftovers(con, sources)
             raise
     return counts
+
+
+def _raw_schemas(sources: list[BatchSource]) -> list[str]:
+    """The raw schemas the sources write to, each once."""
+    return sorted({spec.schema for spec, _ in sources})
+
+
+def _leftovers_sql(schema_count: int, placeholder: str) -> str:
+    """The catalog query for `__loading` objects in `schema_count` bound schemas."""
+    return LEFTOVERS_SQL.format(
+        schemas=", ".join([placeholder] * schema_count), length=len(LOADING_SUFFIX), suffix=LOADING_SUFFIX
+    )
+
+
+def _drop_stale_duckdb(con: duckdb.DuckDBPyConnection, sources: list[BatchSource]) -> None:
+    """Drop every `__loading` table/view in the raw schemas (left by a stopped load)."""
+    schemas = _raw_schemas(sources)
+    rows = con.execute(_leftovers_sql(len(schemas), "?"), schemas).fetchall()
+    for schema, name, kind in rows:
+        quoted = ".".join('"' + part.replace('"', '""') + '"' for part in (schema, name))
+        con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists {quoted}")
+
+
+def _drop_stale_postgres(con: psycopg2.extensions.connection, sources: list[BatchSource]) -> None:
+    """Drop every `__loading` table/view in the raw schemas, committed before the load starts."""
+    schemas = _raw_schemas(sources)
+    with con, con.cursor() as cur:
+        cur.execute(_leftovers_sql(len(schemas), "%s"), schemas)
+        for schema, name, kind in cur.fetchall():
+            drop = "drop view if exists {}" if kind == "VIEW" else "drop table if exists {}"
+            statement = psycopg2.sql.SQL(drop)
+            cur.execute(statement.format(psycopg2.sql.Identifier(schema, name)))
 
 
 def _drop_duckdb_leftovers(con: duckdb.DuckDBPyConnection, sources: list[BatchSource]) -> None:
@@ -134,6 +178,7 @@ def write_postgres(settings: PgSettings, sources: list[BatchSource]) -> dict[str
         where = f"{settings.host}:{settings.port}/{settings.dbname}"
         raise LoadError(f"cannot connect to Postgres {where}: {exc}") from exc
     try:
+        _drop_stale_postgres(con, sources)
         with con, con.cursor() as cur:
             for spec, make_batches in sources:
                 cur.execute(f"create schema if not exists {spec.schema}")
