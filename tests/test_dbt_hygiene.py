@@ -24,6 +24,8 @@ from c360.dbt_runner import run_dbt
 
 SCRIPT = config.REPO_ROOT / "scripts" / "check_dbt_deprecations.py"
 DESCRIBED_TYPES = ("model", "seed", "snapshot")
+# (catalog.json, manifest.json) of one `dbt docs generate`
+Artifacts = tuple[dict[str, Any], dict[str, Any]]
 FINDING = re.compile(r"^(?P<file>\S+\.yml): (?P<key_path>\S+): PropertyMovedToConfigDeprecation: ")
 
 
@@ -64,9 +66,11 @@ def move_meta_out_of_config(path: Path, column: str) -> None:
         rf"(?m)^(?P<indent> *)- name: {re.escape(column)}\n(?P<body>(?:(?P=indent)  (?!config:).*\n)*?)"
         rf"(?P=indent)  config:\n(?P=indent)    meta: (?P<meta>\{{.*\}})\n"
     )
-    new, count = pattern.subn(
-        lambda m: f"{m['indent']}- name: {column}\n{m['body']}{m['indent']}  meta: {m['meta']}\n", text, count=1
-    )
+
+    def moved(m: re.Match[str]) -> str:
+        return f"{m['indent']}- name: {column}\n{m['body']}{m['indent']}  meta: {m['meta']}\n"
+
+    new, count = pattern.subn(moved, text, count=1)
     assert count == 1, f"no `config: meta:` under column {column} in {path}"
     path.write_text(new, encoding="utf-8")
 
@@ -118,7 +122,7 @@ def undescribed_columns(catalog: dict[str, Any], manifest: dict[str, Any]) -> li
 
 
 @pytest.fixture(scope="module")
-def docs_artifacts(duckdb_warehouse_sample: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+def docs_artifacts(duckdb_warehouse_sample: Any, tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
     """(catalog.json, manifest.json) of `dbt docs generate` on the built sample warehouse."""
     target_path = tmp_path_factory.mktemp("docs_target")
     run_dbt(["docs", "generate"], target="duckdb", target_path=target_path, env=duckdb_warehouse_sample.env)
@@ -127,7 +131,7 @@ def docs_artifacts(duckdb_warehouse_sample: Any, tmp_path_factory: pytest.TempPa
     return catalog, manifest
 
 
-def test_every_built_column_has_a_description(docs_artifacts: tuple[dict, dict]) -> None:
+def test_every_built_column_has_a_description(docs_artifacts: Artifacts) -> None:
     catalog, manifest = docs_artifacts
     enabled = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] in DESCRIBED_TYPES}
     assert enabled <= set(catalog["nodes"]), sorted(enabled - set(catalog["nodes"]))
@@ -137,7 +141,7 @@ def test_every_built_column_has_a_description(docs_artifacts: tuple[dict, dict])
     assert missing == [], f"{len(missing)} columns without a description:\n" + "\n".join(missing)
 
 
-def test_description_check_lists_an_undescribed_column(docs_artifacts: tuple[dict, dict]) -> None:
+def test_description_check_lists_an_undescribed_column(docs_artifacts: Artifacts) -> None:
     catalog, manifest = docs_artifacts
     tampered = json.loads(json.dumps(manifest))
     tampered["nodes"]["model.c360.customers"]["columns"]["total_spend"]["description"] = " "
