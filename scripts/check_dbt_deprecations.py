@@ -7,7 +7,8 @@ of the invocation is in `dbt.jsonschemas.jsonschemas._JSONSCHEMA_SUPPORTED_ADAPT
 run. This script runs `dbt parse` in-process (dbtRunner) with that allow-list patched to
 include the project's adapter, `--show-all-deprecations` (else dbt shows each kind once)
 and no partial parse (else unchanged files are not re-validated), collects every
-deprecation event and prints one line per finding. Exit status: 0 clean, 1 findings, 2 dbt failed.
+deprecation event and prints one line per finding. Exit status: 0 clean, 1 findings, 2 dbt
+parse failed or no YAML was validated at all (the forcing broke, e.g. after a dbt upgrade).
 
     .venv/bin/python scripts/check_dbt_deprecations.py [--project-dir DIR]
 """
@@ -19,6 +20,7 @@ import os
 import re
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -42,28 +44,45 @@ def finding_line(name: str, file: str, key_path: str, message: str) -> str:
     return f"{where}{name}: {explanation}"
 
 
-def collect_deprecations(project_dir: Path, profiles_dir: Path) -> tuple[list[str], bool]:
+@dataclass
+class ParseOutcome:
+    """What one forced-check `dbt parse` produced."""
+
+    findings: list[str] = field(default_factory=list)
+    validated_documents: int = 0
+    error: str | None = None
+
+
+def collect_deprecations(project_dir: Path, profiles_dir: Path) -> ParseOutcome:
     """Run `dbt parse` on `project_dir` with the JSON-schema checks forced on.
 
-    Returns (one line per deprecation event, whether dbt parse succeeded). Artifacts go to a
-    temporary target path, so the project's own target/ and partial-parse state are untouched.
+    Returns one line per deprecation event, how many YAML documents dbt validated against its
+    JSON schemas (0 means the forcing no longer works) and dbt's error if parse failed.
+    Artifacts go to a temporary target path: the project's target/ and partial-parse state
+    are untouched. Patching a name dbt no longer has raises AttributeError (fails loudly).
     """
     from dbt.cli.main import dbtRunner
     from dbt.jsonschemas import jsonschemas
 
-    findings: list[str] = []
+    outcome = ParseOutcome()
+    validate = jsonschemas._validate_with_schema
 
     def on_event(event: Any) -> None:
         name = event.info.name
         if name.endswith("Deprecation"):
             file = str(getattr(event.data, "file", "") or "")
             key_path = str(getattr(event.data, "key_path", "") or "")
-            findings.append(finding_line(name, file, key_path, event.info.msg))
+            outcome.findings.append(finding_line(name, file, key_path, event.info.msg))
+
+    def counted_validate(schema: dict[str, Any], document: dict[str, Any]) -> Any:
+        outcome.validated_documents += 1
+        return validate(schema, document)
 
     allowed = jsonschemas._JSONSCHEMA_SUPPORTED_ADAPTERS | FORCED_ADAPTERS
     with (
         tempfile.TemporaryDirectory(prefix="dbt_deprecations_") as target_path,
         mock.patch.object(jsonschemas, "_JSONSCHEMA_SUPPORTED_ADAPTERS", allowed),
+        mock.patch.object(jsonschemas, "_validate_with_schema", counted_validate),
     ):
         args = [
             "parse",
@@ -78,7 +97,9 @@ def collect_deprecations(project_dir: Path, profiles_dir: Path) -> tuple[list[st
             "--quiet",
         ]
         result = dbtRunner(callbacks=[on_event]).invoke(args)
-    return findings, bool(result.success)
+    if not result.success:
+        outcome.error = str(result.exception or "dbt parse failed (no exception reported)")
+    return outcome
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,13 +114,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("DBT_TARGET", "duckdb")
-    findings, ok = collect_deprecations(args.project_dir.resolve(), args.profiles_dir.resolve())
-    for line in findings:
+    outcome = collect_deprecations(args.project_dir.resolve(), args.profiles_dir.resolve())
+    for line in outcome.findings:
         print(line)
-    if not ok:
-        print("dbt parse FAILED", file=sys.stderr)
+    if outcome.error is not None:
+        print(f"dbt parse FAILED: {outcome.error}", file=sys.stderr)
         return 2
-    print(f"{len(findings)} dbt deprecation finding(s)", file=sys.stderr if findings else sys.stdout)
+    if outcome.validated_documents == 0:
+        print("dbt ran no JSON-schema validation: the forced check no longer works", file=sys.stderr)
+        return 2
+    findings = len(outcome.findings)
+    summary = (
+        f"{findings} dbt deprecation finding(s) in {outcome.validated_documents} validated YAML documents"
+    )
+    print(summary, file=sys.stderr if findings else sys.stdout)
     return 1 if findings else 0
 
 
