@@ -20,7 +20,7 @@ SHARE_OUT   ?= data/share
 K_ANONYMITY ?= 5
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
-.PHONY: help setup setup-spark check-databricks data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint clean
+.PHONY: help setup setup-spark check-databricks data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint check-deprecations clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ gen-metrics: setup ## Regenerate the per-category metrics YAML from the product_
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .
+
+check-deprecations: setup ## dbt parse with dbt's JSON-schema deprecation checks forced on (fails on any finding)
+	$(PY) scripts/check_dbt_deprecations.py
 
 clean: ## Remove generated data and dbt artifacts
 	rm -rf data dbt_c360/target dbt_c360/logs
