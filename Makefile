@@ -18,9 +18,10 @@ RAW_DIR     ?= data/raw
 PORT        ?= 8501
 SHARE_OUT   ?= data/share
 K_ANONYMITY ?= 5
+SQLFLUFF_DIR ?= $(CURDIR)/data/sqlfluff
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
-.PHONY: help setup setup-spark check-databricks data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint clean
+.PHONY: help setup setup-spark check-databricks data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint sqlfluff clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -91,6 +92,14 @@ gen-metrics: setup ## Regenerate the per-category metrics YAML from the product_
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .
+
+sqlfluff: setup ## Lint the dbt SQL (sqlfluff, dbt templater) against a scratch DuckDB that holds only the seeds
+	@# The templater compiles with execute=true, so customers.sql reads the product_categories seed:
+	@# seed it into a throwaway DuckDB under data/ (git-ignored) so this runs on a clean clone, before any build.
+	rm -rf $(SQLFLUFF_DIR) && mkdir -p $(SQLFLUFF_DIR)
+	export DBT_TARGET=duckdb C360_DUCKDB_PATH=$(SQLFLUFF_DIR)/lint.duckdb DBT_TARGET_PATH=$(SQLFLUFF_DIR)/target \
+	  && ($(DBT) seed --select product_categories --quiet) \
+	  && $(VENV)/bin/sqlfluff lint dbt_c360
 
 clean: ## Remove generated data and dbt artifacts
 	rm -rf data dbt_c360/target dbt_c360/logs
