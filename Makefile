@@ -98,6 +98,7 @@ sqlfluff: setup ## Lint the dbt SQL (sqlfluff, dbt templater) against a scratch 
 	@# seed it into a throwaway DuckDB under data/ (git-ignored) so this runs on a clean clone, before any build.
 	rm -rf $(SQLFLUFF_DIR) && mkdir -p $(SQLFLUFF_DIR)
 	export DBT_TARGET=duckdb C360_DUCKDB_PATH=$(SQLFLUFF_DIR)/lint.duckdb DBT_TARGET_PATH=$(SQLFLUFF_DIR)/target \
+	  DBT_LOG_PATH=$(SQLFLUFF_DIR)/logs \
 	  && ($(DBT) seed --select product_categories --quiet) \
 	  && $(VENV)/bin/sqlfluff lint dbt_c360
 
