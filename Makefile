@@ -18,9 +18,10 @@ RAW_DIR     ?= data/raw
 PORT        ?= 8501
 SHARE_OUT   ?= data/share
 K_ANONYMITY ?= 5
+SQLFLUFF_DIR ?= $(CURDIR)/data/sqlfluff
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
-.PHONY: help setup setup-spark check-databricks data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint check-deprecations clean
+.PHONY: help setup setup-spark check-databricks data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint check-deprecations sqlfluff clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -89,11 +90,22 @@ screenshots: setup ## Refresh docs/screenshots from the browser test
 gen-metrics: setup ## Regenerate the per-category metrics YAML from the product_categories seed
 	$(PY) scripts/gen_category_metrics.py
 
-lint: setup ## ruff
+lint: setup ## ruff, sqlfluff on the dbt SQL, and dbt's deprecation checks forced on
 	$(VENV)/bin/ruff check .
+	$(MAKE) --no-print-directory sqlfluff
+	$(MAKE) --no-print-directory check-deprecations
 
 check-deprecations: setup ## dbt parse with dbt's JSON-schema deprecation checks forced on (fails on any finding)
 	$(PY) scripts/check_dbt_deprecations.py
+
+sqlfluff: setup ## Lint the dbt SQL (sqlfluff, dbt templater) against a scratch DuckDB that holds only the seeds
+	@# The templater compiles with execute=true, so customers.sql reads the product_categories seed:
+	@# seed it into a throwaway DuckDB under data/ (git-ignored) so this runs on a clean clone, before any build.
+	rm -rf $(SQLFLUFF_DIR) && mkdir -p $(SQLFLUFF_DIR)
+	export DBT_TARGET=duckdb C360_DUCKDB_PATH=$(SQLFLUFF_DIR)/lint.duckdb DBT_TARGET_PATH=$(SQLFLUFF_DIR)/target \
+	  DBT_LOG_PATH=$(SQLFLUFF_DIR)/logs \
+	  && ($(DBT) seed --select product_categories --quiet) \
+	  && $(VENV)/bin/sqlfluff lint dbt_c360
 
 clean: ## Remove generated data and dbt artifacts
 	rm -rf data dbt_c360/target dbt_c360/logs

@@ -20,7 +20,9 @@ final as (
     select
         case
             when has_identity_conflict
-                then {{ dbt.concat(['contact_id', "'~'", 'cast(identity_record_number as ' ~ dbt.type_string() ~ ')']) }}
+                then {{ dbt.concat([
+                    'contact_id', "'~'", 'cast(identity_record_number as ' ~ dbt.type_string() ~ ')'
+                ]) }}
             else contact_id
         end as customer_id,
         contact_id,

@@ -36,7 +36,8 @@ flagged as (
             when loaded_at is null then 'invalid_loaded_at'
             when raw_birthdate is not null and trim(raw_birthdate) <> '' and birth_date is null
                 then 'invalid_birthdate'
-            when birth_date < cast('1900-01-01' as date)
+            when
+                birth_date < cast('1900-01-01' as date)
                 or birth_date > cast(loaded_at as date)
                 then 'implausible_birthdate'
         end as reason

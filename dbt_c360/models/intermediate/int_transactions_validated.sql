@@ -72,7 +72,8 @@ checked as (
             when ranked.contact_id is null then 'missing_contact_id'
             when ranked.loaded_at is null then 'invalid_loaded_at'
             when ranked.transaction_at is null then 'invalid_transaction_date'
-            when ranked.transaction_at > ranked.loaded_at
+            when
+                ranked.transaction_at > ranked.loaded_at
                 or ranked.transaction_at > {{ c360.current_timestamp_utc() }}
                 then 'future_transaction_date'
             when ranked.amount is null then 'invalid_amount'

@@ -119,7 +119,8 @@ final as (
         joined.email,
         joined.address,
         case
-            when upper({{ c360.regex_extract('joined.address', address_pattern, 1) }})
+            when
+                upper({{ c360.regex_extract('joined.address', address_pattern, 1) }})
                 in ('ACT', 'NSW', 'NT', 'QLD', 'SA', 'TAS', 'VIC', 'WA')
                 then upper({{ c360.regex_extract('joined.address', address_pattern, 1) }})
         end as state,

@@ -12,7 +12,7 @@ final as (
     select
         raw_id as id,
         raw_username as username,
-        raw_name as name,
+        raw_name as name,  -- noqa: RF04
         raw_gender as gender,
         raw_address as address,
         raw_mail as mail,

@@ -49,7 +49,7 @@ clean_transactions as (
 counts as (
 
     select
-        'salesforce.contacts' as source,
+        'salesforce.contacts' as source,  -- noqa: RF04
         raw_contacts.raw_rows,
         clean_contacts.clean_rows,
         coalesce(contact_fates.quarantined_rows, 0) as quarantined_rows,
@@ -62,7 +62,7 @@ counts as (
     union all
 
     select
-        'web.transactions' as source,
+        'web.transactions' as source,  -- noqa: RF04
         raw_transactions.raw_rows,
         clean_transactions.clean_rows,
         coalesce(transaction_fates.quarantined_rows, 0) as quarantined_rows,

@@ -17,7 +17,10 @@ customers as (
 
 wide as (
     {% for slug in slugs %}
-    select customer_id, '{{ slug }}' as category_slug, {{ slug }}_amount as amount
+    select
+        customer_id,
+        '{{ slug }}' as category_slug,
+        {{ slug }}_amount as amount
     from customers
     where {{ slug }}_amount <> 0
     {% if not loop.last %}union all{% endif %}
@@ -29,8 +32,10 @@ select
     coalesce(wide.category_slug, spend.category_slug) as category_slug
 from wide
 full outer join spend
-    on wide.customer_id = spend.customer_id
-    and wide.category_slug = spend.category_slug
-where wide.customer_id is null
+    on
+        wide.customer_id = spend.customer_id
+        and wide.category_slug = spend.category_slug
+where
+    wide.customer_id is null
     or spend.customer_id is null
     or abs(wide.amount - spend.amount) > 0.01

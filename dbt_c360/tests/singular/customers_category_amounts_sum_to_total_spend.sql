@@ -5,6 +5,12 @@ select
     customer_id,
     total_spend
 from {{ ref('customers') }}
-where abs(
-    total_spend - (0 {% for slug in slugs %} + {{ slug }}_amount{% endfor %})
-) > 0.01
+where
+    abs(
+        total_spend - (
+            0
+            {%- for slug in slugs %}
+            + {{ slug }}_amount
+            {%- endfor %}
+        )
+    ) > 0.01

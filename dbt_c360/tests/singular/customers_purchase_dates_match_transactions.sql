@@ -22,15 +22,13 @@ facts as (
 
 )
 
-select
-    customers.customer_id
+select customers.customer_id
 from customers
 left join facts
     on customers.customer_id = facts.customer_id
-where customers.first_purchase_date > customers.last_purchase_date
-    or coalesce(customers.first_purchase_date, cast('1900-01-01' as date))
-        <> coalesce(facts.first_purchase_date, cast('1900-01-01' as date))
-    or coalesce(customers.last_purchase_date, cast('1900-01-01' as date))
-        <> coalesce(facts.last_purchase_date, cast('1900-01-01' as date))
+where
+    customers.first_purchase_date > customers.last_purchase_date
+    or customers.first_purchase_date is distinct from facts.first_purchase_date
+    or customers.last_purchase_date is distinct from facts.last_purchase_date
     or customers.order_count <> coalesce(facts.order_count, 0)
     or abs(customers.total_spend - coalesce(facts.total_spend, 0)) > 0.01

@@ -7,7 +7,8 @@ select
     frequency_score,
     monetary_score
 from {{ ref('customers') }}
-where (order_count = 0) <> (rfm_segment = 'Prospect')
+where
+    (order_count = 0) <> (rfm_segment = 'Prospect')
     or (order_count = 0 and coalesce(recency_score, frequency_score, monetary_score) is not null)
     or (order_count > 0 and (recency_score is null or frequency_score is null or monetary_score is null))
     or (rfm_segment = 'Champions' and not (recency_score >= 4 and frequency_score >= 4 and monetary_score >= 4))

@@ -40,12 +40,12 @@ from_daily as (
 
 )
 
-select
-    coalesce(from_transactions.category_slug, from_daily.category_slug) as category_slug
+select coalesce(from_transactions.category_slug, from_daily.category_slug) as category_slug
 from from_transactions
 full outer join from_daily
     on from_transactions.category_slug = from_daily.category_slug
-where from_transactions.category_slug is null
+where
+    from_transactions.category_slug is null
     or from_daily.category_slug is null
     or abs(from_transactions.amount - from_daily.amount) > 0.01
     or from_transactions.order_count <> from_daily.order_count

@@ -63,7 +63,7 @@ training_customers as (
 unioned as (
 
     {% for method in ['model', 'popularity', 'cohort'] -%}
-    select '{{ method }}' as method, * from {{ method }}_recommendations
+    select '{{ method }}' as method, * from {{ method }}_recommendations  -- noqa: RF04
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -83,7 +83,7 @@ final as (
 
     from unioned
     inner join training_customers
-        on training_customers.customer_id = unioned.customer_id
+        on unioned.customer_id = training_customers.customer_id
     cross join cutoff
 
 )

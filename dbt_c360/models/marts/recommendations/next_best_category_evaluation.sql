@@ -42,7 +42,7 @@ product_categories as (
 methods as (
 
     {% for method in ['model', 'popularity', 'cohort'] -%}
-    select '{{ method }}' as method
+    select '{{ method }}' as method  -- noqa: RF04
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -68,7 +68,7 @@ evaluated_lists as (
 
     from backtest
     inner join holdout_events
-        on holdout_events.customer_id = backtest.customer_id
+        on backtest.customer_id = holdout_events.customer_id
     inner join list_lengths
         on backtest.rank <= list_lengths.k
 
@@ -116,13 +116,16 @@ final as (
             when totals.customers_evaluated > 0
                 then cast(coalesce(hits.hit_count, 0) as {{ c360.recs_double_type() }}) / totals.customers_evaluated
         end as hit_rate,
-        cast(coalesce(hits.recommended_category_count, 0) as {{ c360.recs_double_type() }})
-            / totals.catalogue_size as coverage,
+        (
+            cast(coalesce(hits.recommended_category_count, 0) as {{ c360.recs_double_type() }})
+            / totals.catalogue_size
+        ) as coverage,
         totals.customers_evaluated,
         coalesce(hits.hit_count, 0) as hit_count,
         case
             when totals.customers_evaluated > 0
-                then cast(coalesce(guaranteed.guaranteed_hit_count, 0) as {{ c360.recs_double_type() }})
+                then
+                    cast(coalesce(guaranteed.guaranteed_hit_count, 0) as {{ c360.recs_double_type() }})
                     / totals.customers_evaluated
         end as guaranteed_hit_rate,
         cutoff.cutoff_date,
@@ -133,10 +136,11 @@ final as (
     cross join totals
     cross join cutoff
     left join hits
-        on hits.method = methods.method
-        and hits.k = list_lengths.k
+        on
+            methods.method = hits.method
+            and list_lengths.k = hits.k
     left join guaranteed
-        on guaranteed.k = list_lengths.k
+        on list_lengths.k = guaranteed.k
 
 )
 

@@ -2,8 +2,9 @@
 -- one training purchase (dated before the cutoff), their FIRST purchase on or after the cutoff
 -- in a category they had not bought before the cutoff. Customers without such a purchase have
 -- no row (nothing to predict). new_category_count = catalogue categories the customer had not
--- bought before the cutoff (a list of k >= new_category_count hits whatever its order); customers without training purchases are cold starts, where the
--- model is the popularity baseline by construction, and are not evaluated.
+-- bought before the cutoff (a list of k >= new_category_count hits whatever its order);
+-- customers without training purchases are cold starts, where the model is the popularity
+-- baseline by construction, and are not evaluated.
 
 with
 
@@ -21,7 +22,9 @@ transactions as (
 
 training_categories as (
 
-    select distinct transactions.customer_id, transactions.category
+    select distinct
+        transactions.customer_id,
+        transactions.category
     from transactions
     inner join cutoff
         on transactions.transaction_date < cutoff.cutoff_date
@@ -69,10 +72,11 @@ new_category_purchases as (
 
     from holdout_purchases
     inner join training_customers
-        on training_customers.customer_id = holdout_purchases.customer_id
+        on holdout_purchases.customer_id = training_customers.customer_id
     left join training_categories
-        on training_categories.customer_id = holdout_purchases.customer_id
-        and training_categories.category = holdout_purchases.category
+        on
+            holdout_purchases.customer_id = training_categories.customer_id
+            and holdout_purchases.category = training_categories.category
     where training_categories.customer_id is null
 
 ),
