@@ -43,7 +43,8 @@ ENGINES = ("duckdb", "postgres")
 BUILD_HINT = "Run `make data` and then `make build` (same `DBT_TARGET`) to build the warehouse."
 DUCKDB_LOCK_RETRIES = 5
 DUCKDB_LOCK_WAIT_SECONDS = 0.4
-PG_POOL_SIZE = 4
+PG_POOL_IDLE = 2  # connections kept open between queries (psycopg2 keeps at most `minconn` idle)
+PG_POOL_SIZE = 8  # at most this many at once; extra ones are closed when handed back
 # jit=off: the reads are small and interactive. With planner statistics in place, Postgres
 # estimated some metric queries above jit_above_cost and spent 20-200 ms compiling a query
 # that runs in 50-80 ms (bench/results/metrics_latency.md).
@@ -228,7 +229,7 @@ def _on_duckdb(path: Path, run: Callable[[duckdb.DuckDBPyConnection], _Result]) 
 def _pg_pool(settings: config.PgSettings) -> psycopg2.pool.ThreadedConnectionPool:
     """One small connection pool per Postgres settings, shared by every caller in the process."""
     return psycopg2.pool.ThreadedConnectionPool(
-        0, PG_POOL_SIZE, dsn=settings.dsn(), options=PG_OPTIONS, connect_timeout=5
+        PG_POOL_IDLE, PG_POOL_SIZE, dsn=settings.dsn(), options=PG_OPTIONS, connect_timeout=5
     )
 
 
@@ -283,7 +284,8 @@ def query_arrow(wh: Warehouse, sql: str, params: Sequence[Any] = ()) -> pa.Table
     """Run one read-only query with bound `?` parameters; the exact Arrow table (decimals kept)."""
     if wh.engine == "duckdb":
         assert wh.duckdb_path is not None
-        return _on_duckdb(wh.duckdb_path, lambda con: con.execute(sql, list(params)).fetch_arrow_table())
+        bound = list(params) or None
+        return _on_duckdb(wh.duckdb_path, lambda con: con.sql(sql, params=bound).to_arrow_table())
     if wh.engine != "postgres":
         raise WarehouseError(f"Reading the warehouse needs DuckDB or Postgres, not `{wh.engine}`.")
     assert wh.pg is not None
