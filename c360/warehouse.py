@@ -8,7 +8,7 @@ exact Arrow table instead (decimals kept), for exports.
 
 DuckDB allows one writer process: every query opens the file read-only and closes it at
 once, so a `dbt build` can take the write lock at any moment. While a writer holds the file
-the open is retried `DUCKDB_LOCK_RETRIES` times, then `WarehouseBusy` says so.
+the open is retried `DUCKDB_LOCK_RETRIES` times, then `WarehouseBusyError` says so.
 Postgres connections are reused from one small pool per settings (read-only, autocommit
 sessions in UTC with JIT off).
 
@@ -61,7 +61,7 @@ class WarehouseMissing(WarehouseError):
     """The warehouse file or database does not exist or cannot be reached."""
 
 
-class WarehouseBusy(WarehouseError):
+class WarehouseBusyError(WarehouseError):
     """The DuckDB file stayed locked by a writer (typically a running `dbt build`)."""
 
 
@@ -188,7 +188,7 @@ def _query_failed(exc: BaseException) -> QueryFailed:
 def duckdb_reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only DuckDB connection, closed on exit; retries while a writer holds the lock.
 
-    Raises `WarehouseMissing` (no such file, not a DuckDB file) or `WarehouseBusy` (still
+    Raises `WarehouseMissing` (no such file, not a DuckDB file) or `WarehouseBusyError` (still
     locked after `DUCKDB_LOCK_RETRIES` attempts `DUCKDB_LOCK_WAIT_SECONDS` apart).
     """
     if not path.exists():
@@ -201,7 +201,7 @@ def duckdb_reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             if "lock" not in str(exc).lower():
                 raise WarehouseMissing(f"Cannot open `{path}`: {_first_line(exc)}. {BUILD_HINT}") from exc
             if attempt == DUCKDB_LOCK_RETRIES - 1:
-                raise WarehouseBusy(
+                raise WarehouseBusyError(
                     f"`{path}` is locked by another process: the warehouse is being rebuilt right now "
                     "(is `dbt build` running?); try again in a moment."
                 ) from exc

@@ -16,7 +16,7 @@ import pytest
 from c360.metrics import client as metrics_module
 from c360.metrics.client import MetricsClient, MetricsQueryError
 from c360.warehouse import Warehouse as ExecTarget
-from c360.warehouse import WarehouseBusy
+from c360.warehouse import WarehouseBusyError
 from tests.conftest import Warehouse
 from tests.metrics_expected import client_for, read_marts, transaction_metrics
 
@@ -173,7 +173,7 @@ def test_busy_duckdb_gives_a_clear_error(duck: MetricsClient, duckdb_warehouse_g
     with subprocess.Popen([sys.executable, "-c", holder, path], stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-            with pytest.raises(WarehouseBusy, match="locked by another process"):
+            with pytest.raises(WarehouseBusyError, match="locked by another process"):
                 duck.query(["order_count"])
         finally:
             proc.kill()

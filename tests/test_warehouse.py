@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from c360.warehouse import (
     QueryFailed,
     TableMissing,
     Warehouse,
-    WarehouseBusy,
+    WarehouseBusyError,
     WarehouseError,
     WarehouseMissing,
     query,
@@ -159,43 +160,37 @@ def test_arrow_reads_keep_exact_decimals(wh: Warehouse) -> None:
 # ---------- DuckDB lock ----------
 
 
-def _hold(path: Path, seconds: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-    return proc
+@contextmanager
+def _held(wh: Warehouse, seconds: float, retries: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Another process holds the DuckDB write lock for `seconds`; the layer retries `retries` times."""
+    monkeypatch.setattr(layer, "DUCKDB_LOCK_RETRIES", retries)
+    monkeypatch.setattr(layer, "DUCKDB_LOCK_WAIT_SECONDS", 0.2)
+    command = [sys.executable, "-c", HOLDER, str(wh.duckdb_path), str(seconds)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+            yield
+        finally:
+            proc.kill()
 
 
 def test_locked_duckdb_retries_then_says_so(duck: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(layer, "DUCKDB_LOCK_RETRIES", 3)
-    monkeypatch.setattr(layer, "DUCKDB_LOCK_WAIT_SECONDS", 0.2)
-    assert duck.duckdb_path is not None
-    with _hold(duck.duckdb_path, 60) as proc:
-        try:
-            started = time.perf_counter()
-            with pytest.raises(WarehouseBusy, match="locked by another process") as caught:
-                query(duck, "select count(*) as n from shop.items")
-            assert time.perf_counter() - started >= 2 * 0.2  # two waits between three attempts
-            assert "being rebuilt" in str(caught.value)
-        finally:
-            proc.kill()
+    with _held(duck, 60, retries=3, monkeypatch=monkeypatch):
+        started = time.perf_counter()
+        with pytest.raises(WarehouseBusyError, match="locked by another process") as caught:
+            query(duck, "select count(*) as n from shop.items")
+        assert time.perf_counter() - started >= 2 * 0.2  # two waits between three attempts
+        assert "being rebuilt" in str(caught.value)
 
 
 def test_locked_duckdb_succeeds_once_the_writer_lets_go(
     duck: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(layer, "DUCKDB_LOCK_RETRIES", 50)
-    monkeypatch.setattr(layer, "DUCKDB_LOCK_WAIT_SECONDS", 0.2)
-    assert duck.duckdb_path is not None
-    with _hold(duck.duckdb_path, 1.0) as proc:
-        try:
-            started = time.perf_counter()
-            frame = query(duck, "select count(*) as n from shop.items")
-            assert time.perf_counter() - started >= 0.2  # the first attempt met the lock
-            assert int(frame["n"].iloc[0]) == len(ROWS)
-        finally:
-            proc.kill()
+    with _held(duck, 1.0, retries=50, monkeypatch=monkeypatch):
+        started = time.perf_counter()
+        frame = query(duck, "select count(*) as n from shop.items")
+        assert time.perf_counter() - started >= 0.2  # the first attempt met the lock
+        assert int(frame["n"].iloc[0]) == len(ROWS)
 
 
 # ---------- settings and Postgres connection reuse ----------
