@@ -1,19 +1,11 @@
-"""Where the data lives and how to read it: the one warehouse layer of the project.
+"""Where the data lives and how to read it: the one warehouse layer (docs/architecture.md).
 
-`Warehouse.from_env()` resolves the engine and its settings through `c360.config`
-(`DBT_TARGET`, `C360_DUCKDB_PATH`, `C360_PG_*`). `query()` runs one read-only SELECT with
-bound `?` parameters and returns a pandas DataFrame with the same dtypes from both engines
-(Decimal -> float; with `times=True` also naive UTC datetime64). `query_arrow()` returns the
-exact Arrow table instead (decimals kept), for exports.
-
-DuckDB allows one writer process: every query opens the file read-only and closes it at
-once, so a `dbt build` can take the write lock at any moment. While a writer holds the file
-the open is retried `DUCKDB_LOCK_RETRIES` times, then `WarehouseBusyError` says so.
-Postgres connections are reused from one small pool per settings (read-only, autocommit
-sessions in UTC with JIT off).
-
-Every failure a user can fix is a `WarehouseError` whose message says what to run.
-User input only ever travels in `params` (bound), never in the SQL text.
+`Warehouse.from_env()` resolves the engine and settings through `c360.config`. `query()` runs
+one read-only SELECT with bound `?` parameters (user input never enters the SQL text) and
+returns a DataFrame with the same dtypes from both engines; `query_arrow()` the exact Arrow table.
+DuckDB is opened read-only per query (a `dbt build` can take the write lock at any moment;
+while it holds it the open is retried, then `WarehouseBusyError`). Postgres connections come
+from one small pool per settings. Every failure a user can fix is a `WarehouseError`.
 """
 
 from __future__ import annotations
@@ -43,7 +35,7 @@ ENGINES = ("duckdb", "postgres")
 BUILD_HINT = "Run `make data` and then `make build` (same `DBT_TARGET`) to build the warehouse."
 DUCKDB_LOCK_RETRIES = 5
 DUCKDB_LOCK_WAIT_SECONDS = 0.4
-PG_POOL_IDLE = 2  # connections kept open between queries (psycopg2 keeps at most `minconn` idle)
+PG_POOL_IDLE = 1  # connections kept open between queries (psycopg2 keeps at most `minconn` idle)
 PG_POOL_SIZE = 8  # at most this many at once; extra ones are closed when handed back
 # jit=off: the reads are small and interactive. With planner statistics in place, Postgres
 # estimated some metric queries above jit_above_cost and spent 20-200 ms compiling a query
@@ -101,13 +93,13 @@ class Warehouse:
     @classmethod
     def for_engine(cls, engine: str, env: Mapping[str, str] | None = None) -> Warehouse:
         """The `engine` (`duckdb` or `postgres`) warehouse with the settings in `env` (default os.environ)."""
-        if engine == "postgres":
-            return cls("postgres", pg=config.pg_settings(env))
-        if engine != "duckdb":
+        if engine not in ENGINES:
             raise WarehouseError(
                 f"Reading the warehouse needs DuckDB or Postgres, not `{engine}`. "
                 "Use `DBT_TARGET=duckdb` or `DBT_TARGET=postgres`."
             )
+        if engine == "postgres":
+            return cls("postgres", pg=config.pg_settings(env))
         path = config.duckdb_path(env)
         return cls("duckdb", duckdb_path=path, version=_file_version(path))
 
@@ -140,11 +132,7 @@ def quote_identifier(name: str) -> str:
 
 
 def to_pg_paramstyle(sql: str) -> str:
-    """Turn `?` placeholders into psycopg2's `%s` (and escape literal `%`).
-
-    The project's parameterised SQL never has `?` or `%` inside string literals, so a plain
-    replace is exact. SQL run without parameters is passed to psycopg2 unchanged.
-    """
+    """`?` placeholders as psycopg2's `%s`, literal `%` escaped (no `?`/`%` inside literals: exact)."""
     return sql.replace("%", "%%").replace("?", "%s")
 
 
@@ -233,36 +221,47 @@ def _pg_pool(settings: config.PgSettings) -> psycopg2.pool.ThreadedConnectionPoo
     )
 
 
+def _pg_execute(conn: Any, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
+    conn.set_session(readonly=True, autocommit=True)
+    with conn.cursor() as cur:
+        if params:
+            cur.execute(to_pg_paramstyle(sql), tuple(params))
+        else:
+            cur.execute(sql)
+        columns = [d.name for d in cur.description or ()]
+        return columns, (cur.fetchall() if cur.description else [])
+
+
 def _pg_rows(settings: config.PgSettings, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
-    """(column names, rows) of one read-only statement on a pooled connection."""
+    """(column names, rows) of one read-only statement on a pooled connection.
+
+    A lost connection (e.g. the idle pooled one after a server restart) is closed and the
+    statement tried once more on a new one; it is a read, so running it twice is harmless.
+    """
     where = f"{settings.host}:{settings.port}/{settings.dbname}"
-    try:
-        pool = _pg_pool(settings)
-        conn = pool.getconn()
-    except psycopg2.Error as exc:
-        message = f"Cannot connect to Postgres at {where} ({_first_line(exc)}). {BUILD_HINT}"
-        raise WarehouseMissing(message) from exc
-    broken = False
-    try:
-        conn.set_session(readonly=True, autocommit=True)
-        with conn.cursor() as cur:
-            if params:
-                cur.execute(to_pg_paramstyle(sql), tuple(params))
-            else:
-                cur.execute(sql)
-            columns = [d.name for d in cur.description or ()]
-            rows = cur.fetchall() if cur.description else []
-        return columns, rows
-    except (psycopg2.errors.UndefinedTable, psycopg2.errors.InvalidSchemaName) as exc:
-        raise _table_missing(exc) from exc
-    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-        broken = True
-        message = f"Lost the Postgres connection to {where} ({_first_line(exc)}); try again."
-        raise WarehouseMissing(message) from exc
-    except psycopg2.Error as exc:
-        raise _query_failed(exc) from exc
-    finally:
-        pool.putconn(conn, close=broken or bool(conn.closed))
+    for attempt in (1, 2):
+        try:
+            pool = _pg_pool(settings)
+            conn = pool.getconn()
+        except psycopg2.Error as exc:
+            message = f"Cannot connect to Postgres at {where} ({_first_line(exc)}). {BUILD_HINT}"
+            raise WarehouseMissing(message) from exc
+        broken = False
+        try:
+            return _pg_execute(conn, sql, params)
+        except (psycopg2.errors.UndefinedTable, psycopg2.errors.InvalidSchemaName) as exc:
+            raise _table_missing(exc) from exc
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            broken = True
+            if attempt == 1:
+                continue
+            message = f"Lost the Postgres connection to {where} ({_first_line(exc)}); try again."
+            raise WarehouseMissing(message) from exc
+        except psycopg2.Error as exc:
+            raise _query_failed(exc) from exc
+        finally:
+            pool.putconn(conn, close=broken or bool(conn.closed))
+    raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------- public reads

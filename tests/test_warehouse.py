@@ -216,3 +216,16 @@ def test_postgres_connections_are_reused(pg: Warehouse) -> None:
     assert first == second
     zone = query(pg, "select current_setting('TimeZone') as tz")["tz"].iloc[0]
     assert zone == "UTC"
+
+
+def test_postgres_replaces_a_pooled_connection_the_server_closed(pg: Warehouse) -> None:
+    assert pg.pg is not None
+    first = int(query(pg, "select pg_backend_pid() as pid")["pid"].iloc[0])
+    with psycopg2.connect(pg.pg.dsn()) as con, con.cursor() as cur:
+        cur.execute("select pg_terminate_backend(%s)", (first,))
+        (terminated,) = cur.fetchone()
+    con.close()
+    assert terminated
+    frame = query(pg, "select pg_backend_pid() as pid, count(*) as n from shop.items")
+    assert int(frame["pid"].iloc[0]) != first
+    assert int(frame["n"].iloc[0]) == len(ROWS)
