@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from c360.app.db import AppDataError, current_warehouse
 from c360.app.pii import show_pii
-from c360.app.ui import refresh_button
+from c360.app.ui import refresh_button, warehouse
+from c360.warehouse import WarehouseError
 
 st.set_page_config(page_title="Customer 360", page_icon=":material/groups:", layout="wide")
 
@@ -28,8 +28,8 @@ navigation = st.navigation(
 with st.sidebar:
     refresh_button()
     try:
-        st.caption(f"Warehouse: {current_warehouse().describe()}")
-    except AppDataError:
+        st.caption(f"Warehouse: {warehouse().describe()}")
+    except WarehouseError:
         st.caption("Warehouse: not built yet")
     st.caption("PII: shown (C360_SHOW_PII=1)" if show_pii() else "PII: masked (set C360_SHOW_PII=1 to show)")
 

@@ -32,7 +32,7 @@ SNIPPET = """
 import json, statistics, time
 from c360.metrics import manifest as metrics_manifest
 from c360.metrics.client import MetricsClient, MetricsQueryError
-from c360.metrics.execution import run_sql
+from c360.warehouse import query
 from metricflow.engine.metricflow_engine import MetricFlowEngine, MetricFlowQueryRequest
 from metricflow_semantics.model.dbt_manifest_parser import parse_manifest_from_dbt_generated_manifest
 from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
@@ -61,7 +61,7 @@ for info in client.catalog():
         except MetricsQueryError:
             continue  # e.g. spend_mom_growth needs metric_time
         c = timed(lambda: client.query([info.name], **kwargs))
-        r = timed(lambda: run_sql(client.warehouse, sql))
+        r = timed(lambda: query(client.warehouse, sql, times=True))
         out.append({"metric": info.name, "shape": label, "client": c, "raw": r})
 
 # trailing_30d_spend as first defined: the cumulative window over per-transaction rows.
@@ -78,12 +78,12 @@ for label, grain in (("by month", "metric_time__month"), ("by day", "metric_time
     request = MetricFlowQueryRequest.create(metric_names=["trailing_30d_spend"], group_by_names=[grain])
     old_sql = engine.explain(request).sql_statement.sql
     new_sql = client.sql(["trailing_30d_spend"], time_grain=grain.rsplit("__", 1)[1])
-    old_frame = run_sql(client.warehouse, old_sql).sort_values(grain).reset_index(drop=True)
-    new_frame = run_sql(client.warehouse, new_sql).sort_values(grain).reset_index(drop=True)
+    old_frame = query(client.warehouse, old_sql, times=True).sort_values(grain).reset_index(drop=True)
+    new_frame = query(client.warehouse, new_sql, times=True).sort_values(grain).reset_index(drop=True)
     same = bool(((old_frame["trailing_30d_spend"].astype(float)
                   - new_frame["trailing_30d_spend"].astype(float)).abs() < 0.01).all())
-    before[label] = {"per_transaction": timed(lambda: run_sql(client.warehouse, old_sql)),
-                     "daily_aggregate": timed(lambda: run_sql(client.warehouse, new_sql)),
+    before[label] = {"per_transaction": timed(lambda: query(client.warehouse, old_sql, times=True)),
+                     "daily_aggregate": timed(lambda: query(client.warehouse, new_sql, times=True)),
                      "same_values": same and len(old_frame) == len(new_frame)}
 print("LATENCY " + json.dumps({"queries": out, "trailing": before}))
 """

@@ -6,6 +6,7 @@ memory is measured on its own; they print one machine-readable line at the end.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -22,9 +23,9 @@ def manifest_rows(manifest: dict[str, Any]) -> int:
 
 
 def _admin_connection() -> Any:
-    settings = config.pg_settings()
-    con = psycopg2.connect(host=settings.host, port=settings.port, user=settings.user,
-                           password=settings.password, dbname="postgres")
+    """A read-write connection to the `postgres` maintenance database (creates/drops scratch databases)."""
+    settings = dataclasses.replace(config.pg_settings(), dbname="postgres")
+    con = psycopg2.connect(settings.dsn())
     con.autocommit = True
     return con
 
@@ -46,18 +47,20 @@ def drop_pg_database(name: str) -> None:
     con.close()
 
 
+# The stages write (create/insert), so they open their own read-write connection on the
+# warehouse `c360.warehouse` resolves; every read-only probe goes through `c360.warehouse.query`.
 _CONNECT = """
 import time
-from c360 import config
-target = config.target()
-if target == "duckdb":
+from c360.warehouse import Warehouse
+warehouse = Warehouse.from_env()
+if warehouse.engine == "duckdb":
     import duckdb
-    con = duckdb.connect(str(config.duckdb_path()))
+    con = duckdb.connect(str(warehouse.duckdb_path))
     def run(q):
         return con.execute(q).fetchall()
 else:
     import psycopg2
-    con = psycopg2.connect(config.pg_settings().dsn())
+    con = psycopg2.connect(warehouse.pg.dsn())
     con.autocommit = True
     cur = con.cursor()
     def run(q):
@@ -107,7 +110,7 @@ def metric_latency_code() -> str:
     return """
 import statistics, time
 from c360.metrics.client import MetricsClient
-from c360.metrics.execution import run_sql
+from c360.warehouse import query
 client = MetricsClient.from_env()
 args = dict(metrics=["total_spend", "order_count"], group_by=["transaction__category"], time_grain="month")
 client.query(**args)  # cold: loads the manifest, compiles the SQL
@@ -115,7 +118,8 @@ client_times, raw_times = [], []
 query_sql = client.sql(**args)
 for _ in range(7):
     t = time.perf_counter(); client.query(**args); client_times.append(time.perf_counter() - t)
-    t = time.perf_counter(); run_sql(client.warehouse, query_sql); raw_times.append(time.perf_counter() - t)
+    t = time.perf_counter(); query(client.warehouse, query_sql, times=True)
+    raw_times.append(time.perf_counter() - t)
 c, r = statistics.median(client_times), statistics.median(raw_times)
 print(f"METRIC {c:.4f} {r:.4f}")
 """

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from c360 import config
 from c360.dbt_runner import run_dbt
+from c360.warehouse import Warehouse, table_exists
 
 RAW_TABLES = (("salesforce", "contacts"), ("web", "transactions"))
 DEFAULT_CUSTOMERS = 5000  # Makefile CUSTOMERS
@@ -26,42 +27,17 @@ DEFAULT_DAYS = 365  # Makefile DAYS
 RAW_DIR = config.REPO_ROOT / "data" / "raw"
 
 
-def raw_tables_present(target: str) -> bool:
-    """True when both raw tables exist on `target` (never creates a database file)."""
-    if target == "duckdb":
-        path = config.duckdb_path()
-        if not path.exists():
-            return False
-        import duckdb
-
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            rows = con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where (table_schema = ? and table_name = ?) or (table_schema = ? and table_name = ?)",
-                [part for table in RAW_TABLES for part in table],
-            ).fetchall()
-        finally:
-            con.close()
-        return len(set(rows)) == len(RAW_TABLES)
-    if target == "postgres":
-        import psycopg2
-
-        with psycopg2.connect(config.pg_settings().dsn()) as con, con.cursor() as cur:
-            cur.execute(
-                "select count(*) from information_schema.tables "
-                "where (table_schema, table_name) in ((%s, %s), (%s, %s))",
-                [part for table in RAW_TABLES for part in table],
-            )
-            (count,) = cur.fetchone()
-        con.close()
-        return count == len(RAW_TABLES)
-    return True  # spark: loading is done by `make data`/the Spark loader; dbt reports a missing source
+def raw_tables_present(warehouse: Warehouse) -> bool:
+    """True when both raw tables exist in `warehouse` (never creates a database file)."""
+    if warehouse.engine == "duckdb" and not (warehouse.duckdb_path and warehouse.duckdb_path.exists()):
+        return False
+    return all(table_exists(warehouse, schema, table) for schema, table in RAW_TABLES)
 
 
 def load_if_needed(target: str) -> str:
     """Generate + load the default data set when the raw tables are missing; returns what was done."""
-    if raw_tables_present(target):
+    # spark: loading is done by `make data`/the Spark loader; dbt reports a missing source
+    if target == "spark" or raw_tables_present(Warehouse.from_env()):
         return "raw tables present"
     from data_gen.generate.generator import generate
     from data_gen.load.loader import load

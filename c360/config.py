@@ -8,6 +8,7 @@ the same thing everywhere.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,17 +35,17 @@ class PgSettings:
         )
 
 
-def target() -> str:
-    """The engine chosen by `DBT_TARGET` (default `duckdb`)."""
-    value = os.environ.get("DBT_TARGET", "duckdb").strip().lower()
+def target(env: Mapping[str, str] | None = None) -> str:
+    """The engine chosen by `DBT_TARGET` (default `duckdb`) in `env` (default the process env)."""
+    value = (os.environ if env is None else env).get("DBT_TARGET", "duckdb").strip().lower()
     if value not in TARGETS:
         raise ValueError(f"DBT_TARGET={value!r} is not one of {', '.join(TARGETS)}")
     return value
 
 
-def duckdb_path() -> Path:
-    """Absolute path of the DuckDB warehouse file (`C360_DUCKDB_PATH`)."""
-    raw = Path(os.environ.get("C360_DUCKDB_PATH", "data/c360.duckdb"))
+def duckdb_path(env: Mapping[str, str] | None = None) -> Path:
+    """Absolute path of the DuckDB warehouse file (`C360_DUCKDB_PATH` in `env`, default the process env)."""
+    raw = Path((os.environ if env is None else env).get("C360_DUCKDB_PATH", "data/c360.duckdb"))
     return raw if raw.is_absolute() else (REPO_ROOT / raw)
 
 
@@ -63,14 +64,15 @@ def dbt_target_path() -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def pg_settings() -> PgSettings:
-    """Postgres settings from `C360_PG_HOST/PORT/USER/PASSWORD/DB`."""
+def pg_settings(env: Mapping[str, str] | None = None) -> PgSettings:
+    """Postgres settings from `C360_PG_HOST/PORT/USER/PASSWORD/DB` in `env` (default the process env)."""
+    values = os.environ if env is None else env
     return PgSettings(
-        host=os.environ.get("C360_PG_HOST", "localhost"),
-        port=int(os.environ.get("C360_PG_PORT", "5432")),
-        user=os.environ.get("C360_PG_USER", "dbt"),
-        password=os.environ.get("C360_PG_PASSWORD", "dbt"),
-        dbname=os.environ.get("C360_PG_DB", "dbt"),
+        host=values.get("C360_PG_HOST", "localhost"),
+        port=int(values.get("C360_PG_PORT", "5432")),
+        user=values.get("C360_PG_USER", "dbt"),
+        password=values.get("C360_PG_PASSWORD", "dbt"),
+        dbname=values.get("C360_PG_DB", "dbt"),
     )
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from c360.metrics.client import MetricsClient
-from c360.metrics.execution import Warehouse as ExecTarget
+from c360.warehouse import Warehouse as ExecTarget
 from tests.conftest import Warehouse
 
 PERIOD_CODES = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}

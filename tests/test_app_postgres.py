@@ -19,8 +19,8 @@ from test_app_helpers import APP, PAGES, kpi_dollars, metric, open_page, point_a
 from test_app_support import demo_frames
 
 from c360 import config
-from c360.app.db import AppDataError, Warehouse, query, to_pg_paramstyle
 from c360.app.ui import clear_caches
+from c360.warehouse import Warehouse, WarehouseError, query, to_pg_paramstyle
 from tests.conftest import new_pg_database
 
 pytestmark = pytest.mark.postgres
@@ -101,12 +101,12 @@ def test_audience_size_on_postgres(on_pg: str) -> None:
 
 def test_query_helper_binds_and_converts(on_pg: str) -> None:
     settings = config.pg_settings()
-    wh = Warehouse(target="postgres", pg=settings)
+    wh = Warehouse("postgres", pg=settings)
     frame = query(wh, "select ? as a, ? || '%' as b, cast(? as numeric(10, 2)) as c", (1, "50", "2.50"))
     assert frame.iloc[0].to_dict() == {"a": 1, "b": "50%", "c": 2.5}
     assert isinstance(frame.iloc[0]["c"], float)
     assert to_pg_paramstyle("select '%' where a = ?") == "select '%%' where a = %s"
-    with pytest.raises(AppDataError, match="make build"):
+    with pytest.raises(WarehouseError, match="make build"):
         query(wh, "select * from marts.no_such_table")
 
 

@@ -20,7 +20,7 @@ from test_app_helpers import PAGES, dollars, frame_with, infos, metric, open_pag
 from test_app_support import demo_frames
 
 from c360.app import data as app_data
-from c360.app.db import current_warehouse
+from c360.app.ui import warehouse as current_warehouse
 
 # ---------- segments ----------
 

@@ -12,10 +12,11 @@ import pytest
 from test_app_helpers import infos, open_page, point_app_at
 
 from c360.app.data import AudienceFilter, like_pattern, period_bounds
-from c360.app.db import AppDataError, current_warehouse, quote_identifier, to_pg_paramstyle
 from c360.app.metrics import ExplorerState, state_from_params, state_to_params
 from c360.app.pii import export_frame, mask_email, mask_frame, mask_name
 from c360.app.ui import pct_change
+from c360.app.ui import warehouse as current_warehouse
+from c360.warehouse import WarehouseError, quote_identifier, to_pg_paramstyle
 
 
 @pytest.mark.parametrize(
@@ -126,7 +127,7 @@ def test_explorer_state_round_trips_through_the_url() -> None:
 
 def test_spark_target_is_refused_with_a_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     point_app_at(monkeypatch, {"DBT_TARGET": "spark", "DBT_TARGET_PATH": str(tmp_path)})
-    with pytest.raises(AppDataError, match="DBT_TARGET=duckdb"):
+    with pytest.raises(WarehouseError, match="DBT_TARGET=duckdb"):
         current_warehouse()
     assert "DuckDB or Postgres" in infos(open_page("pages/overview.py"))
 

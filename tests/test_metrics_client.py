@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 
 from c360.metrics import client as metrics_module
-from c360.metrics.client import MetricsClient, MetricsQueryError, WarehouseBusyError
-from c360.metrics.execution import Warehouse as ExecTarget
+from c360.metrics.client import MetricsClient, MetricsQueryError
+from c360.warehouse import Warehouse as ExecTarget
+from c360.warehouse import WarehouseBusyError
 from tests.conftest import Warehouse
 from tests.metrics_expected import client_for, read_marts, transaction_metrics
 

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from c360 import config
-from c360.app.db import AppDataError
+from c360.app.ui import AppDataError
 
 RESULT_COLUMNS = (
     "unique_id",

@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from c360.app.db import BUILD_HINT, AppDataError, TableMissing, Warehouse, query, table_exists
 from c360.app.pii import export_frame
+from c360.warehouse import BUILD_HINT, TableMissing, Warehouse, WarehouseError, query, table_exists
 
 TTL_SECONDS = 60
 SEARCH_LIMIT = 20
@@ -371,6 +371,6 @@ def audience_csv(wh: Warehouse, audience: AudienceFilter, reveal: bool) -> bytes
     """
     try:
         members = audience_members(wh, audience)
-    except AppDataError as exc:
+    except WarehouseError as exc:
         return pd.DataFrame({"error": [str(exc)]}).to_csv(index=False).encode("utf-8")
     return export_frame(members, reveal).to_csv(index=False).encode("utf-8")

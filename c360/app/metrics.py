@@ -18,7 +18,8 @@ import pandas as pd
 import streamlit as st
 
 from c360.app.data import TTL_SECONDS
-from c360.app.db import AppDataError, Warehouse
+from c360.app.ui import AppDataError
+from c360.warehouse import Warehouse, WarehouseError
 
 FILTER_VALUE_LIMIT = 200
 
@@ -56,10 +57,6 @@ def _friendly(exc: Exception) -> AppDataError:
     name = type(exc).__name__
     if isinstance(exc, FileNotFoundError):
         return AppDataError(f"No semantic manifest yet ({exc}). Run `make build`.")
-    if name == "WarehouseBusyError":
-        return AppDataError(
-            "The warehouse is being rebuilt right now (the file is locked); refresh in a moment."
-        )
     if name == "MetricsQueryError":
         return AppDataError(f"The semantic layer cannot answer this query: {exc}")
     return AppDataError(
@@ -80,7 +77,7 @@ def _call(method: str, *args: Any, **kwargs: Any) -> Any:
     client = _client()
     try:
         return getattr(client, method)(*args, **kwargs)
-    except AppDataError:
+    except WarehouseError:  # AppDataError included: already says what to do
         raise
     except Exception as exc:  # noqa: BLE001 - every client failure becomes a message, logged by the page guard
         raise _friendly(exc) from exc

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from c360.app.data import TTL_SECONDS
-from c360.app.db import AppDataError, Warehouse, query, quote_identifier, table_exists, tables_in_schema
+from c360.app.ui import AppDataError
+from c360.warehouse import Warehouse, query, quote_identifier, table_exists, tables_in_schema
 
 SAMPLE_ROWS = 20
 LIST_ROWS = 200

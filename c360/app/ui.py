@@ -8,16 +8,20 @@ from collections.abc import Callable, Iterable
 import plotly.express as px
 import streamlit as st
 
-from c360.app.db import AppDataError, Warehouse, current_warehouse
+from c360.warehouse import Warehouse, WarehouseError
 
 LOG = logging.getLogger(__name__)
+
+
+class AppDataError(WarehouseError):
+    """A problem outside the warehouse the user can fix (artifacts, semantic layer); says what to run."""
 
 
 def guarded(body: Callable[[], None]) -> None:
     """Run a page body; show fixable data problems with `st.info` and never a traceback."""
     try:
         body()
-    except AppDataError as exc:
+    except WarehouseError as exc:  # AppDataError included
         st.info(str(exc), icon=":material/construction:")
     except Exception:  # noqa: BLE001 - the user sees a message, the log keeps the traceback
         LOG.exception("page failed")
@@ -29,8 +33,8 @@ def guarded(body: Callable[[], None]) -> None:
 
 
 def warehouse() -> Warehouse:
-    """The current warehouse; raises `AppDataError` (with what to run) when it is missing."""
-    return current_warehouse()
+    """The warehouse of `DBT_TARGET` etc.; raises `WarehouseError` (with what to run) when it is missing."""
+    return Warehouse.from_env().require()
 
 
 def clear_caches() -> None:

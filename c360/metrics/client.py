@@ -9,7 +9,7 @@
     client.sql(...)                                    # the SQL that query() runs
 
 MetricFlow only renders the SQL (cached per query shape); it is executed on a short-lived
-connection by `c360.metrics.execution`. Filter values reach the SQL only as quoted literals that
+connection by `c360.warehouse`. Filter values reach the SQL only as quoted literals that
 passed a strict allow-list pattern, and filter/group-by names must be in the catalog.
 """
 
@@ -27,8 +27,8 @@ from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 from metricflow_semantics.errors.error_classes import MetricFlowException
 
 from c360 import config
-from c360.metrics.execution import Warehouse, WarehouseBusyError, run_sql
 from c360.metrics.manifest import EngineHandle, current_engine, manifest_path
+from c360.warehouse import Warehouse, query
 
 TIME_GRAINS = ("day", "week", "month", "quarter", "year")
 VALUE_PATTERN = re.compile(r"^[\w &,.'+\-/()]{1,100}$")
@@ -41,7 +41,6 @@ __all__ = [
     "MetricsQueryError",
     "QueryShape",
     "TIME_GRAINS",
-    "WarehouseBusyError",
 ]
 
 
@@ -170,11 +169,11 @@ class MetricsClient:
     def from_env(cls) -> MetricsClient:
         """Client for `DBT_TARGET`, `C360_DUCKDB_PATH`/`C360_PG_*` and `DBT_TARGET_PATH`."""
         engine = config.target()
-        if engine == "duckdb":
-            return cls(Warehouse("duckdb", duckdb_path=config.duckdb_path()), manifest_path())
-        if engine == "postgres":
-            return cls(Warehouse("postgres", pg=config.pg_settings()), manifest_path())
-        raise MetricsQueryError(f"the metrics client supports duckdb and postgres, not DBT_TARGET={engine}")
+        if engine not in ("duckdb", "postgres"):
+            raise MetricsQueryError(
+                f"the metrics client supports duckdb and postgres, not DBT_TARGET={engine}"
+            )
+        return cls(Warehouse.from_env(), manifest_path())
 
     def _handle(self) -> EngineHandle:
         return current_engine(self.manifest, self.warehouse.engine)
@@ -306,7 +305,7 @@ class MetricsClient:
         group-by columns unless `order` is given ("-name" sorts descending).
         """
         shape = self.shape(metrics, group_by, time_grain, where, start, end, order, limit)
-        frame = run_sql(self.warehouse, _compiled_sql(self._handle(), shape))
+        frame = query(self.warehouse, _compiled_sql(self._handle(), shape), times=True)
         for name in shape.metrics:
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
         if not shape.order and shape.group_by:

@@ -36,7 +36,7 @@ def manifest_path() -> Path:
 
 
 class RenderOnlySqlClient:
-    """The SqlClient MetricFlow needs for rendering; execution is done by `c360.metrics.execution`."""
+    """The SqlClient MetricFlow needs for rendering; execution is done by `c360.warehouse`."""
 
     def __init__(self, engine: str) -> None:
         """`engine` is `duckdb` or `postgres`."""

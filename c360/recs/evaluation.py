@@ -26,6 +26,7 @@ import pandas as pd
 from c360 import config
 from c360.dbt_runner import DbtError, run_dbt
 from c360.recs.report import format_markdown, read_evaluation
+from c360.warehouse import Warehouse, WarehouseError
 
 RECS_SELECTOR = "path:models/marts/recommendations"
 # Fixed "now" of the generated benchmark data, so a seed always gives the same rows.
@@ -74,7 +75,7 @@ def build_and_evaluate(raw_dir: Path, directory: Path, label: str) -> pd.DataFra
         env=env,
     )
     _log(f"  {label}: dbt build of the recommender and its upstream in {time.perf_counter() - started:.0f} s")
-    return read_evaluation("duckdb", duckdb_path=db_path)
+    return read_evaluation(Warehouse("duckdb", duckdb_path=db_path))
 
 
 def _generated_label(customers: int, seed: int) -> str:
@@ -125,7 +126,7 @@ def evaluate_current() -> pd.DataFrame:
     """Rebuild the recommender models on the configured warehouse and return its evaluation."""
     target = config.target()
     run_dbt(["build", "--select", RECS_SELECTOR], target=target)
-    return read_evaluation(target, duckdb_path=config.duckdb_path(), pg=config.pg_settings())
+    return read_evaluation(Warehouse.from_env())
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 ceiling = ceiling_generated(args.workdir, args.customers, args.seed, args.days)
             if "sample" in args.dataset_list:
                 frames.append(evaluate_sample(args.workdir))
-    except (DbtError, FileNotFoundError, ValueError, OSError) as exc:
+    except (DbtError, WarehouseError, FileNotFoundError, ValueError, OSError) as exc:
         print(f"eval-recs: error: {exc}", file=sys.stderr)
         return 1
     print(format_markdown(pd.concat(frames, ignore_index=True)))

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
+from c360.warehouse import Warehouse, query
 from data_gen.generate import behaviour as gen_behaviour
 from data_gen.generate.defects import resolve_rates
 from data_gen.generate.generator import simulate
@@ -79,25 +79,21 @@ def first_new_category_odds(taste: np.ndarray, bought: np.ndarray, last: int) ->
 
 
 def _read(db_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        events = con.execute(
-            "select customer_id, category from marts.next_best_category_holdout_events"
-        ).df()
-        training = con.execute(
-            """
-            select t.customer_id, t.category, t.transaction_at, t.transaction_id
-            from marts.transactions as t
-            cross join marts.next_best_category_cutoff as c
-            where t.transaction_date < c.cutoff_date
-            order by t.customer_id, t.transaction_at, t.transaction_id
-            """
-        ).df()
-        backtest = con.execute(
-            "select method, customer_id, rank, category from marts.next_best_category_backtest"
-        ).df()
-    finally:
-        con.close()
+    warehouse = Warehouse("duckdb", duckdb_path=db_path)
+    events = query(warehouse, "select customer_id, category from marts.next_best_category_holdout_events")
+    training = query(
+        warehouse,
+        """
+        select t.customer_id, t.category, t.transaction_at, t.transaction_id
+        from marts.transactions as t
+        cross join marts.next_best_category_cutoff as c
+        where t.transaction_date < c.cutoff_date
+        order by t.customer_id, t.transaction_at, t.transaction_id
+        """,
+    )
+    backtest = query(
+        warehouse, "select method, customer_id, rank, category from marts.next_best_category_backtest"
+    )
     return events, training, backtest
 
 

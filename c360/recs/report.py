@@ -1,19 +1,15 @@
 """Read and format the recommender's offline evaluation (`marts.next_best_category_evaluation`).
 
-`read_evaluation` reads the table from a built DuckDB file or Postgres database (read-only,
-connection closed afterwards); `format_markdown` renders one or more evaluations as the
+`read_evaluation` reads the table from a built DuckDB file or Postgres database (through
+`c360.warehouse`); `format_markdown` renders one or more evaluations as the
 Markdown table printed by `make eval-recs` and kept in docs/recommender.md.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import duckdb
 import pandas as pd
-import psycopg2
 
-from c360 import config
+from c360.warehouse import Warehouse, query
 
 EVALUATION_SQL = (
     "select dataset, cutoff_date, method, k, hit_rate, coverage, customers_evaluated, hit_count,"
@@ -22,29 +18,9 @@ EVALUATION_SQL = (
 BASELINES = ("popularity", "cohort")
 
 
-def read_evaluation(
-    target: str, duckdb_path: Path | None = None, pg: config.PgSettings | None = None
-) -> pd.DataFrame:
-    """The evaluation table of one warehouse (`target` is `duckdb` or `postgres`)."""
-    if target == "duckdb":
-        if duckdb_path is None or not duckdb_path.exists():
-            raise FileNotFoundError(f"no DuckDB warehouse at {duckdb_path}; run `make build` first")
-        con = duckdb.connect(str(duckdb_path), read_only=True)
-        try:
-            return con.sql(EVALUATION_SQL).df()
-        finally:
-            con.close()
-    if target == "postgres":
-        settings = pg or config.pg_settings()
-        with psycopg2.connect(settings.dsn()) as con, con.cursor() as cur:
-            cur.execute(EVALUATION_SQL)
-            columns = [d.name for d in cur.description]
-            frame = pd.DataFrame(cur.fetchall(), columns=columns)
-        con.close()
-        for column in ("hit_rate", "coverage", "guaranteed_hit_rate"):
-            frame[column] = frame[column].astype(float)
-        return frame
-    raise ValueError(f"reading the evaluation needs DBT_TARGET duckdb or postgres, not {target!r}")
+def read_evaluation(warehouse: Warehouse) -> pd.DataFrame:
+    """The evaluation table of one built DuckDB or Postgres warehouse."""
+    return query(warehouse.require(), EVALUATION_SQL)
 
 
 def with_lift(frame: pd.DataFrame) -> pd.DataFrame:

@@ -86,7 +86,7 @@ def export_share(out_dir: Path, salt: Salt, k: int, manifest_path: Path,
         tables[model.name] = (model, table, source_rows)
     header = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "dbt_target": warehouse.target,
+        "dbt_target": warehouse.engine,
         "k_anonymity": k,
         "salt": {
             "fingerprint": salt.fingerprint,

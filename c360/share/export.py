@@ -19,14 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import psycopg2
-import psycopg2.errors
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from c360 import config
+from c360.warehouse import Warehouse, WarehouseError, query_arrow
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 EXPORT_TARGETS = ("duckdb", "postgres")
@@ -49,36 +46,14 @@ class ShareModel:
     source_identifier: str | None = None
 
 
-@dataclass
-class Warehouse:
-    """Where the share models live: a DuckDB file or a Postgres database."""
-
-    target: str
-    duckdb_path: Path | None = None
-    pg: config.PgSettings | None = None
-
-
 def warehouse_from_env(env: Mapping[str, str]) -> Warehouse:
-    """The warehouse named by `DBT_TARGET`, `C360_DUCKDB_PATH` and `C360_PG_*` in `env`.
-
-    Uses the same defaults as `c360.config`, but reads the given mapping (a test's isolated env).
-    """
+    """The warehouse named by `DBT_TARGET`, `C360_DUCKDB_PATH` and `C360_PG_*` in `env` (a test's env)."""
     target = env.get("DBT_TARGET", "duckdb").strip().lower()
     if target not in EXPORT_TARGETS:
         raise ShareExportError(
             f"make share exports from {' or '.join(EXPORT_TARGETS)}; DBT_TARGET={target!r}"
         )
-    if target == "duckdb":
-        raw = Path(env.get("C360_DUCKDB_PATH", "data/c360.duckdb"))
-        return Warehouse(target, duckdb_path=raw if raw.is_absolute() else config.REPO_ROOT / raw)
-    pg = config.PgSettings(
-        host=env.get("C360_PG_HOST", "localhost"),
-        port=int(env.get("C360_PG_PORT", "5432")),
-        user=env.get("C360_PG_USER", "dbt"),
-        password=env.get("C360_PG_PASSWORD", "dbt"),
-        dbname=env.get("C360_PG_DB", "dbt"),
-    )
-    return Warehouse(target, pg=pg)
+    return Warehouse.from_env(env)
 
 
 def share_models(manifest_path: Path) -> list[ShareModel]:
@@ -121,31 +96,10 @@ def _checked(schema: str, identifier: str) -> str:
 
 def _fetch(warehouse: Warehouse, sql: str) -> pa.Table:
     """Run one read-only query (fixed SQL, no user input) and return the rows as an Arrow table."""
-    if warehouse.target == "duckdb":
-        assert warehouse.duckdb_path is not None
-        if not warehouse.duckdb_path.exists():
-            raise ShareExportError(f"{warehouse.duckdb_path}: no DuckDB warehouse; run `make build` first")
-        con = duckdb.connect(str(warehouse.duckdb_path), read_only=True)
-        try:
-            return con.sql(sql).to_arrow_table()
-        except duckdb.CatalogException as exc:
-            raise ShareExportError(f"{warehouse.duckdb_path}: {exc}") from exc
-        finally:
-            con.close()
-    assert warehouse.pg is not None
-    con = psycopg2.connect(warehouse.pg.dsn())
     try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-            names = [d.name for d in cur.description]
-            rows = cur.fetchall()
-    except psycopg2.errors.UndefinedTable as exc:
-        raise ShareExportError(f"Postgres {warehouse.pg.dbname}: {exc}".strip()) from exc
-    finally:
-        con.close()
-    if not rows:
-        return pa.table({name: pa.array([], pa.string()) for name in names})
-    return pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
+        return query_arrow(warehouse, sql)
+    except WarehouseError as exc:
+        raise ShareExportError(f"{warehouse.describe()}: {exc}") from exc
 
 
 def read_table(warehouse: Warehouse, schema: str, identifier: str) -> pa.Table:

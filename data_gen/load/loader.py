@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from c360 import config
+from c360.warehouse import Warehouse
 from data_gen.load.read import read_batches
 from data_gen.load.source import check_regular_file
 from data_gen.load.spec import CONTACTS, TRANSACTIONS, LoadError, TableSpec
-from data_gen.load.write import BatchSource, write_duckdb, write_postgres
+from data_gen.load.write import BatchSource, write_warehouse
 
 __all__ = ["LOAD_TARGETS", "LoadError", "LoadResult", "find_raw_files", "load"]
 
@@ -101,7 +101,7 @@ def _source(spec: TableSpec, path: Path, loaded_at: str, progress: bool) -> Batc
 def load(target: str, contacts: Path, transactions: Path, progress: bool = False) -> LoadResult:
     """Replace the raw tables on `target` (`duckdb` or `postgres`) with the two files.
 
-    Connection details come from `c360.config` (`C360_DUCKDB_PATH`, `C360_PG_*`).
+    Connection details come from `c360.warehouse.Warehouse` (`C360_DUCKDB_PATH`, `C360_PG_*`).
     Raises LoadError (warehouse unchanged) on a missing/empty/malformed file. `__loading`
     tables a stopped load left in the raw schemas are dropped first (they hold raw PII).
     """
@@ -116,14 +116,12 @@ def load(target: str, contacts: Path, transactions: Path, progress: bool = False
         _source(CONTACTS, contacts, loaded_at, progress),
         _source(TRANSACTIONS, transactions, loaded_at, progress),
     ]
-    if target == "duckdb":
-        path = config.duckdb_path()
-        counts = write_duckdb(path, sources)
-        destination = str(path)
+    warehouse = Warehouse.for_engine(target)
+    counts = write_warehouse(warehouse, sources)
+    if warehouse.pg is not None:
+        destination = f"{warehouse.pg.host}:{warehouse.pg.port}/{warehouse.pg.dbname}"
     else:
-        settings = config.pg_settings()
-        counts = write_postgres(settings, sources)
-        destination = f"{settings.host}:{settings.port}/{settings.dbname}"
+        destination = str(warehouse.duckdb_path)
     return LoadResult(
         target=target,
         contacts_rows=counts[CONTACTS.qualified],

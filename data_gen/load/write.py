@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from c360.config import PgSettings
+from c360.warehouse import Warehouse
 from data_gen.load.spec import LoadError, TableSpec
 
 BatchSource = tuple[TableSpec, Callable[[], Iterator[pa.RecordBatch]]]
@@ -234,3 +235,12 @@ def _swap_postgres(cur: psycopg2.extensions.cursor, spec: TableSpec) -> None:
     else:
         cur.execute(f"drop table if exists {spec.qualified}")
         cur.execute(f"alter table {spec.qualified}__loading rename to {spec.table}")
+
+
+def write_warehouse(warehouse: Warehouse, sources: list[BatchSource]) -> dict[str, int]:
+    """Load every source into `warehouse` (its own read-write path, same settings type as the readers)."""
+    if warehouse.engine == "duckdb":
+        assert warehouse.duckdb_path is not None
+        return write_duckdb(warehouse.duckdb_path, sources)
+    assert warehouse.pg is not None
+    return write_postgres(warehouse.pg, sources)
