@@ -5,18 +5,24 @@ Steps (stop at the first failure, exit status 1):
    data/raw with the Makefile defaults and load it (data_gen APIs).
 2. `dbt source freshness`: writes sources.json; a source past its error_after threshold fails
    the build here, before any model is (re)published. Warnings are reported and go on.
-3. `dbt build` (seeds, models, snapshot, tests, unit tests): writes run_results.json.
-Both artifacts stay in DBT_TARGET_PATH for the app. One summary line is printed at the end.
+   `FRESHNESS=warn` (env C360_FRESHNESS) reports stale sources and builds; `FRESHNESS=skip`
+   does not check (historical data).
+3. `dbt build` (seeds, models, snapshot, tests, unit tests): writes run_results.json;
+   `FULL_REFRESH=1` (env C360_FULL_REFRESH) rebuilds incremental models from scratch.
+Both artifacts stay in DBT_TARGET_PATH for the app. Only artifacts this run wrote are read, and
+a failure names its real cause (c360/build_report.py). One summary line is printed at the end.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections import Counter
+import time
 from pathlib import Path
 
 from c360 import config
+from c360.build_report import read_step
 from c360.dbt_runner import run_dbt
 from c360.warehouse import Warehouse, table_exists
 
@@ -49,54 +55,75 @@ def load_if_needed(target: str) -> str:
     return result.summary()
 
 
-def freshness_summary(sources_json: Path) -> tuple[Counter[str], list[str]]:
-    """Status counts and `source: status` lines from dbt's sources.json."""
+FRESHNESS_MODES = ("error", "warn", "skip")
+
+
+def freshness_mode() -> str:
+    """`make build FRESHNESS=...` (env C360_FRESHNESS): error (default) stops on a stale source,
+    warn reports it and builds, skip does not check (historical data, e.g. a public data set)."""
+    mode = os.environ.get("C360_FRESHNESS", "error").strip().lower() or "error"
+    if mode not in FRESHNESS_MODES:
+        raise ValueError(f"FRESHNESS={mode!r} is not one of {', '.join(FRESHNESS_MODES)}")
+    return mode
+
+
+def freshness_lines(sources_json: Path) -> list[str]:
+    """`source: status` lines from dbt's sources.json."""
     results = json.loads(sources_json.read_text())["results"]
-    statuses = Counter(r["status"] for r in results)
-    lines = [f"{r['unique_id'].removeprefix('source.c360.')}: {r['status']}" for r in results]
-    return statuses, lines
+    return [f"{r['unique_id'].removeprefix('source.c360.')}: {r['status']}" for r in results]
 
 
-def build_summary(run_results: Path) -> Counter[str]:
-    """Status counts from dbt's run_results.json."""
-    return Counter(r["status"] for r in json.loads(run_results.read_text())["results"])
+def _fail(message: str) -> int:
+    print(f"build FAILED: {message}", file=sys.stderr)
+    return 1
+
+
+def run(target: str, artifacts: Path) -> int:
+    """The build steps; returns the exit status."""
+    mode = freshness_mode()
+    loaded = load_if_needed(target)
+    print(f"[1/3] {loaded}")
+
+    if mode == "skip":
+        print("[2/3] source freshness: skipped (FRESHNESS=skip)")
+    else:
+        started = time.time()
+        freshness = run_dbt(["source", "freshness"], check=False)
+        fresh = read_step("source freshness", freshness.returncode, freshness.stdout + freshness.stderr,
+                          artifacts / "sources.json", started)
+        if not fresh.has_results:
+            return _fail(f"dbt source freshness: {fresh.cause}")
+        print(f"[2/3] source freshness: {', '.join(freshness_lines(artifacts / 'sources.json'))}")
+        stale = fresh.counts.get("error", 0) + fresh.counts.get("runtime error", 0)
+        if stale and mode == "error":
+            return _fail(
+                f"stale or unreadable source ({', '.join(fresh.failed_nodes)}; see sources.json); models "
+                "were not rebuilt. For historical data run `make build FRESHNESS=warn` (report and build) "
+                "or `make build FRESHNESS=skip`."
+            )
+        if stale:
+            print(f"      stale sources, building anyway (FRESHNESS=warn): {', '.join(fresh.failed_nodes)}")
+
+    args = ["build", *(["--full-refresh"] if os.environ.get("C360_FULL_REFRESH") in ("1", "true") else [])]
+    started = time.time()
+    build = run_dbt(args, check=False)
+    report = read_step("build", build.returncode, build.stdout + build.stderr, artifacts / "run_results.json",
+                       started)
+    if not report.ok:
+        tail = "\n".join(build.stdout.splitlines()[-20:])
+        print(tail, file=sys.stderr)
+        return _fail(f"dbt {' '.join(args)} on {target}: {report.counts_line()}; cause: {report.cause}")
+    print(f"[3/3] build OK on {target}: {report.counts_line()}; artifacts in {artifacts}")
+    return 0
 
 
 def main() -> int:
-    """Run the build; print one summary line; 0 on success, 1 on failure."""
+    """Run the build; print one summary line; 0 on success, 1 on failure (never a traceback)."""
     target = config.target()
-    artifacts = config.dbt_target_path()
     try:
-        loaded = load_if_needed(target)
+        return run(target, config.dbt_target_path())
     except Exception as exc:  # reported as one line, never a traceback
-        print(f"build FAILED while loading raw data on {target}: {exc}", file=sys.stderr)
-        return 1
-    print(f"[1/3] {loaded}")
-
-    freshness = run_dbt(["source", "freshness"], check=False)
-    sources_json = artifacts / "sources.json"
-    if not sources_json.is_file():
-        print(f"build FAILED: dbt source freshness produced no sources.json\n{freshness.stdout[-2000:]}")
-        return 1
-    fresh_counts, fresh_lines = freshness_summary(sources_json)
-    print(f"[2/3] source freshness: {', '.join(fresh_lines)}")
-    if freshness.returncode != 0 or fresh_counts.get("error") or fresh_counts.get("runtime error"):
-        print(
-            "build FAILED: stale or unreadable source (see sources.json); models were not rebuilt",
-            file=sys.stderr,
-        )
-        return 1
-
-    build = run_dbt(["build"], check=False)
-    counts = build_summary(artifacts / "run_results.json")
-    line = ", ".join(f"{status}={n}" for status, n in sorted(counts.items()))
-    fresh = ", ".join(f"{status}={n}" for status, n in sorted(fresh_counts.items()))
-    if build.returncode != 0:
-        tail = "\n".join(build.stdout.splitlines()[-30:])
-        print(f"{tail}\nbuild FAILED on {target}: {line} (freshness {fresh})", file=sys.stderr)
-        return 1
-    print(f"[3/3] build OK on {target}: {line}; freshness {fresh}; artifacts in {artifacts}")
-    return 0
+        return _fail(f"{type(exc).__name__} on {target}: {exc}")
 
 
 if __name__ == "__main__":
