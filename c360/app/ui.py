@@ -1,4 +1,4 @@
-"""Shared page furniture: the error guard, the warehouse handle, number formatting."""
+"""Shared page furniture: the error guard, the warehouse handle, Markdown escaping, number formatting."""
 
 from __future__ import annotations
 
@@ -11,6 +11,22 @@ import streamlit as st
 from c360.app.db import AppDataError, Warehouse, current_warehouse
 
 LOG = logging.getLogger(__name__)
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of them
+# also breaks GFM autolinks (`http://x`, `www.x`, `a@b.c`), Streamlit's `:color[...]` and
+# `:material/...:` directives and `$...$` LaTeX, so no data value can turn into markup.
+_MARKDOWN_SPECIALS = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def md_escape(value: object) -> str:
+    """`value` as Markdown that renders as exactly its text (for st.markdown, captions, warnings, labels).
+
+    Streamlit renders Markdown in st.markdown/write/caption/info/warning/error/subheader and in
+    widget labels; every value from data, the URL or a text box goes through here (or is shown
+    with st.text/st.code/st.dataframe, which never render Markdown). Line breaks become spaces.
+    """
+    text = " ".join(str(value).splitlines())
+    return "".join(f"\\{char}" if char in _MARKDOWN_SPECIALS else char for char in text)
+
 
 
 def guarded(body: Callable[[], None]) -> None:
