@@ -46,8 +46,8 @@ def expected_ref(customer_id: str, salt: str = APP_TEST_SALT) -> str:
 
 
 def unescape_markdown(text: str) -> str:
-    """The text a reader sees for Markdown whose only markup is backslash escapes."""
-    return _MD_ESCAPE.sub(r"\1", text)
+    """What a reader sees of Markdown whose only markup is backslash escapes and word joiners."""
+    return _MD_ESCAPE.sub(r"\1", text).replace("\u2060", "")
 
 
 def open_page(page: str, query: dict[str, Any] | None = None, allow_error: bool = False) -> AppTest:

@@ -1,4 +1,4 @@
-"""AppTest: untrusted text never becomes Markdown, masked search gives no partial-match signal, ids are masked.
+"""AppTest: untrusted text never becomes Markdown; masked search gives no partial-match signal; ids masked.
 
 The payload warehouse (tests/untrusted_store.py) puts Markdown links, images and HTML in names,
 emails, seeds and quality tables. Streamlit renders Markdown in every text element, so each
@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 from test_app_helpers import PAGES, expected_ref, open_page, sql, texts, unescape_markdown
-from untrusted_store import EVIL_HOST, LINK, PAYLOADS, payload_customer, untrusted_frames, write_untrusted_duckdb
+from untrusted_store import (
+    EVIL_HOST,
+    LINK,
+    PAYLOADS,
+    payload_customer,
+    untrusted_frames,
+    write_untrusted_duckdb,
+)
 
 from c360.app import data as app_data
 from c360.app.db import Warehouse
@@ -150,7 +157,9 @@ def test_app_search_gives_no_signal_for_partial_emails(demo_db: Path, use_db) ->
 def test_data_quality_tables_show_id_surrogates_not_ids(demo_db: Path, use_db, monkeypatch) -> None:
     use_db(demo_db)
     conflicts = sql(demo_db, "select customer_id, contact_id from quality.identity_conflicts")
-    orphan = sql(demo_db, "select contact_id, candidate_customer_id from quality.orphan_transaction_candidates")
+    orphan = sql(
+        demo_db, "select contact_id, candidate_customer_id from quality.orphan_transaction_candidates"
+    )
     raw = {value for row in conflicts + orphan for value in row}
     at = open_page(PAGES[3])
     cells = {str(v) for frame in at.dataframe for v in frame.value.to_numpy().ravel()}

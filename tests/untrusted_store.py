@@ -46,4 +46,4 @@ def write_untrusted_duckdb(path: Path) -> Path:
 def payload_customer(frames: dict[str, pd.DataFrame]) -> dict[str, str]:
     """customer_id, full_name, email of the contact whose name and email are payloads."""
     row = frames["marts.customers"].iloc[PAYLOAD_ROW]
-    return {"customer_id": str(row["customer_id"]), "full_name": str(row["full_name"]), "email": str(row["email"])}
+    return {key: str(row[key]) for key in ("customer_id", "full_name", "email")}

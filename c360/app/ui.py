@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 
 import plotly.express as px
@@ -12,9 +13,13 @@ from c360.app.db import AppDataError, Warehouse, current_warehouse
 
 LOG = logging.getLogger(__name__)
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of them
-# also breaks GFM autolinks (`http://x`, `www.x`, `a@b.c`), Streamlit's `:color[...]` and
-# `:material/...:` directives and `$...$` LaTeX, so no data value can turn into markup.
+# stops links, images, HTML, Streamlit's `:color[...]` / `:material/...:` directives and `$...$`
+# LaTeX. GFM's autolink literals (`http://x`, `www.x`, `a@b.c`) are found in the text after
+# escapes are resolved, so an invisible WORD JOINER (U+2060) also goes before every `:` and `@`
+# and after a `www`: the text looks the same but no longer reads as a URL or an email address.
 _MARKDOWN_SPECIALS = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_WORD_JOINER = "\u2060"
+_AUTOLINK_TRIGGERS = re.compile(r"(?=[:@])|(?i:(?<=www)(?=\.))")
 
 
 def md_escape(value: object) -> str:
@@ -22,9 +27,10 @@ def md_escape(value: object) -> str:
 
     Streamlit renders Markdown in st.markdown/write/caption/info/warning/error/subheader and in
     widget labels; every value from data, the URL or a text box goes through here (or is shown
-    with st.text/st.code/st.dataframe, which never render Markdown). Line breaks become spaces.
+    with st.text/st.code/st.dataframe, which never render Markdown). Line breaks become spaces;
+    `:`, `@` and `www.` carry an invisible word joiner (so copied text differs from the value).
     """
-    text = " ".join(str(value).splitlines())
+    text = _AUTOLINK_TRIGGERS.sub(_WORD_JOINER, " ".join(str(value).splitlines()))
     return "".join(f"\\{char}" if char in _MARKDOWN_SPECIALS else char for char in text)
 
 
