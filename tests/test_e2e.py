@@ -24,6 +24,7 @@ from app_store import free_port
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from test_app_helpers import APP_TEST_SALT, expected_ref
 
 from c360 import config
 from c360.dbt_runner import run_dbt
@@ -63,6 +64,7 @@ def app_url(duckdb_warehouse_generated: Any, tmp_path_factory: pytest.TempPathFa
         **wh.env,
         "DBT_TARGET_PATH": str(target),
         "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "full",
+        "C360_SHARE_SALT": APP_TEST_SALT,  # the app's id surrogates derive from it
     }
     env.pop("C360_SHOW_PII", None)
     log = (tmp_path_factory.mktemp("e2e_log") / "streamlit.log").open("w")
@@ -196,16 +198,14 @@ def test_customer_profile_search(page: Page, app_url: str, duckdb_warehouse_gene
     spend = wh.query(
         "select sum(amount) as s from marts.transactions where customer_id = ?", (row["customer_id"],)
     )["s"].iloc[0]
-    page.goto(f"{app_url}/customer")
-    box = page.get_by_label("Find a customer")
-    box.fill(row["customer_id"][:13])  # a prefix of the id: the docs screenshot shows no PII
-    box.press("Enter")
+    ref = expected_ref(row["customer_id"])
+    page.goto(f"{app_url}/customer?customer_id={ref}")  # a shared link: the docs screenshot shows no PII
     page.get_by_text("Purchase timeline").wait_for()
     settle(page)
     assert metric_value(page, "Total spend") == f"${float(spend):,.2f}"
     shown = page.locator('[data-testid="stMain"]').inner_text()  # text, not the typed input's value
     assert row["email"] not in shown and f"{row['email'][0]}***@" in shown  # masked by default
-    assert f"customer_id={row['customer_id']}" in page.url
+    assert row["customer_id"] not in shown and ref in shown and f"customer_id={ref}" in page.url
     check_and_shoot(page, "2_customer_profile")
 
 
