@@ -7,6 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from c360.app import data as app_data
+from c360.app import search as app_search
 from c360.app.pii import mask_frame, match_label, profile_fields, ref_key, show_pii, shown_id
 from c360.app.ui import category_colours, count, guarded, md_escape, money, warehouse
 
@@ -33,19 +34,19 @@ def pick_customer(reveal: bool, key: str) -> str | None:
     shared = st.query_params.get("customer_id")
     if not text.strip():
         if shared:
-            found = shared if reveal else app_data.customer_id_for_ref(wh, shared, key)
+            found = shared if reveal else app_search.customer_id_for_ref(wh, shared, key)
             if found is None:
                 st.warning(f"No customer has the reference {md_escape(shared)}.")
             return found
         st.info("Type a name, email or customer id above and press Enter.")
         return None
-    matches = app_data.search_customers(wh, text, substring=reveal)
+    matches = app_search.search_customers(wh, text, substring=reveal)
     if matches.empty:
         st.warning(f"No customer matches “{md_escape(text.strip())}”.")
         return None
     labels = {row["customer_id"]: match_label(row, reveal, key) for row in matches.to_dict("records")}
-    if len(matches) == app_data.SEARCH_LIMIT:
-        st.caption(f"Showing the first {app_data.SEARCH_LIMIT} matches; type more to narrow down.")
+    if len(matches) == app_search.SEARCH_LIMIT:
+        st.caption(f"Showing the first {app_search.SEARCH_LIMIT} matches; type more to narrow down.")
     chosen = st.selectbox("Matches", list(labels), format_func=labels.__getitem__, key="customer_pick")
     if chosen:
         st.query_params["customer_id"] = shown_id(chosen, reveal, key)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from c360.app import data as app_data
 from c360.app import quality as app_quality
+from c360.app import search as app_search
 from c360.app.pii import match_label, ref_key, show_pii
 from c360.app.ui import guarded, md_escape, warehouse
 
@@ -19,7 +20,7 @@ def customer_lookup() -> None:
     if not text.strip():
         return
     reveal = show_pii()
-    matches = app_data.search_customers(wh, text, substring=reveal)
+    matches = app_search.search_customers(wh, text, substring=reveal)
     if matches.empty:
         st.warning(f"No customer matches “{md_escape(text.strip())}”.")
         return

@@ -23,7 +23,7 @@ from untrusted_store import (
     write_untrusted_duckdb,
 )
 
-from c360.app import data as app_data
+from c360.app import search as app_search
 from c360.app.db import Warehouse
 
 
@@ -91,7 +91,7 @@ def test_searching_a_payload_shows_it_escaped(
 
 def _search(path: Path, text: str, substring: bool = False) -> list[str]:
     wh = Warehouse(target="duckdb", duckdb_path=str(path), version=0.0)
-    return list(app_data.search_customers(wh, text, substring=substring)["customer_id"])
+    return list(app_search.search_customers(wh, text, substring=substring)["customer_id"])
 
 
 def whole_value_matches(rows: list[tuple], text: str) -> set[str]:

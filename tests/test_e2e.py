@@ -10,17 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from app_store import free_port
+from app_store import served_app
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -58,7 +54,6 @@ def app_url(duckdb_warehouse_generated: Any, tmp_path_factory: pytest.TempPathFa
         check=False,
         env={**wh.env, "DBT_TARGET_PATH": str(target)},
     )
-    port = free_port()
     env = {
         **os.environ,
         **wh.env,
@@ -67,44 +62,8 @@ def app_url(duckdb_warehouse_generated: Any, tmp_path_factory: pytest.TempPathFa
         "C360_SHARE_SALT": APP_TEST_SALT,  # the app's id surrogates derive from it
     }
     env.pop("C360_SHOW_PII", None)
-    log = (tmp_path_factory.mktemp("e2e_log") / "streamlit.log").open("w")
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    proc = subprocess.Popen(command, cwd=config.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start; see {log.name}")
-            time.sleep(0.5)
+    with served_app(env, tmp_path_factory.mktemp("e2e_log") / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

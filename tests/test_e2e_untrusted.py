@@ -10,16 +10,12 @@ Under CI=true a missing /usr/bin/chromium fails instead of skipping.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from app_store import free_port
+from app_store import served_app
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 from test_app_helpers import APP_TEST_SALT
 from untrusted_store import (
@@ -30,8 +26,6 @@ from untrusted_store import (
     untrusted_frames,
     write_untrusted_duckdb,
 )
-
-from c360 import config
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
@@ -68,33 +62,8 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     env.pop("C360_SHOW_PII", None)
     if request.param:
         env["C360_SHOW_PII"] = "1"
-    port = free_port()
-    log = (directory / "streamlit.log").open("w")
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(command, cwd=config.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start; see {log.name}")
-            time.sleep(0.5)
+    with served_app(env, directory / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
