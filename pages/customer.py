@@ -7,12 +7,16 @@ import plotly.express as px
 import streamlit as st
 
 from c360.app import data as app_data
-from c360.app.pii import mask_frame, match_label, profile_fields, show_pii
-from c360.app.ui import category_colours, count, guarded, money, warehouse
+from c360.app import search as app_search
+from c360.app.pii import mask_frame, match_label, profile_fields, ref_key, show_pii, shown_id
+from c360.app.ui import category_colours, count, guarded, md_escape, money, warehouse
 
 
-def pick_customer(reveal: bool) -> str | None:
-    """Search box -> at most 20 matches -> selectbox; the choice is kept in the URL (`?customer_id=`)."""
+def pick_customer(reveal: bool, key: str) -> str | None:
+    """Search box -> at most 20 matches -> selectbox; the choice is kept in the URL (`?customer_id=`).
+
+    Masked, the URL holds the id's surrogate (`ref`) and search matches whole values only.
+    """
     wh = warehouse()
     app_data.require(wh, "marts.customers", "marts.transactions")
     if app_data.customer_counts(wh)["customers"] == 0:
@@ -21,35 +25,43 @@ def pick_customer(reveal: bool) -> str | None:
     text = st.text_input(
         "Find a customer",
         key="customer_search",
-        placeholder="Name, email, username or the start of a customer id",
+        placeholder=(
+            "Name, email, username or the start of a customer id"
+            if reveal
+            else "A whole first or last name, a full email or username, or a customer id"
+        ),
     )
     shared = st.query_params.get("customer_id")
     if not text.strip():
         if shared:
-            return shared
+            found = shared if reveal else app_search.customer_id_for_ref(wh, shared, key)
+            if found is None:
+                st.warning(f"No customer has the reference {md_escape(shared)}.")
+            return found
         st.info("Type a name, email or customer id above and press Enter.")
         return None
-    matches = app_data.search_customers(wh, text)
+    matches = app_search.search_customers(wh, text, substring=reveal)
     if matches.empty:
-        st.warning(f"No customer matches “{text.strip()}”.")
+        st.warning(f"No customer matches “{md_escape(text.strip())}”.")
         return None
-    labels = {row["customer_id"]: match_label(row, reveal) for row in matches.to_dict("records")}
-    if len(matches) == app_data.SEARCH_LIMIT:
-        st.caption(f"Showing the first {app_data.SEARCH_LIMIT} matches; type more to narrow down.")
+    labels = {row["customer_id"]: match_label(row, reveal, key) for row in matches.to_dict("records")}
+    if len(matches) == app_search.SEARCH_LIMIT:
+        st.caption(f"Showing the first {app_search.SEARCH_LIMIT} matches; type more to narrow down.")
     chosen = st.selectbox("Matches", list(labels), format_func=labels.__getitem__, key="customer_pick")
     if chosen:
-        st.query_params["customer_id"] = chosen
+        st.query_params["customer_id"] = shown_id(chosen, reveal, key)
     return chosen
 
 
-def profile_card(profile: dict, reveal: bool) -> None:
+def profile_card(profile: dict, reveal: bool, key: str) -> None:
     """Identity (masked unless C360_SHOW_PII=1) and headline KPIs."""
     fields = profile_fields(profile, reveal)
-    st.subheader(fields["Name"])
-    st.caption(f"Customer id `{profile['customer_id']}`" + ("" if reveal else " · PII masked"))
+    st.subheader(md_escape(fields["Name"]))
+    shown = md_escape(shown_id(profile["customer_id"], reveal, key))
+    st.caption(f"Customer id {shown}" if reveal else f"Customer ref {shown} · PII masked")
     columns = st.columns(len(fields) - 1)
     for column, (label, value) in zip(columns, list(fields.items())[1:], strict=True):
-        column.markdown(f"**{label}**  \n{value}")
+        column.markdown(f"**{label}**  \n{md_escape(value)}")
     kpis = st.columns(4)
     kpis[0].metric("Total spend", money(profile["total_spend"]))
     kpis[1].metric("Orders", count(profile["order_count"]))
@@ -65,17 +77,17 @@ def profile_card(profile: dict, reveal: bool) -> None:
 
 def rfm_block(profile: dict) -> None:
     """The RFM segment, its scores and what it means (from the rfm_segments seed)."""
-    st.markdown(f"#### RFM segment: {profile['rfm_segment']}")
+    st.markdown(f"#### RFM segment: {md_escape(profile['rfm_segment'])}")
     scores = [profile.get(k) for k in ("recency_score", "frequency_score", "monetary_score")]
     if not any(pd.isna(s) for s in scores):
         st.caption(f"Recency {int(scores[0])} · Frequency {int(scores[1])} · Monetary {int(scores[2])} (1-5)")
     if profile.get("segment_description"):
-        st.write(profile["segment_description"])
+        st.markdown(md_escape(profile["segment_description"]))
     if profile.get("segment_action"):
-        st.caption(f"Recommended action: {profile['segment_action']}")
+        st.caption(f"Recommended action: {md_escape(profile['segment_action'])}")
 
 
-def quality_flags(profile: dict, reveal: bool) -> None:
+def quality_flags(profile: dict, reveal: bool, key: str) -> None:
     """Identity conflicts and orphan transactions that probably belong to this customer."""
     st.markdown("#### Data-quality flags")
     found = app_data.customer_quality(warehouse(), str(profile["contact_id"]), str(profile["customer_id"]))
@@ -84,7 +96,7 @@ def quality_flags(profile: dict, reveal: bool) -> None:
         flagged = True
         st.warning("Identity conflict: several source records share this contact id.")
         if "identity_conflicts" in found:
-            st.dataframe(mask_frame(found["identity_conflicts"], reveal), hide_index=True)
+            st.dataframe(mask_frame(found["identity_conflicts"], reveal, key), hide_index=True)
     orphans = found.get("orphans")
     if orphans is not None and not orphans.empty:
         flagged = True
@@ -92,7 +104,7 @@ def quality_flags(profile: dict, reveal: bool) -> None:
             f"{len(orphans)} orphan transaction(s) probably belong to this customer "
             "(their contact id is a near match)."
         )
-        st.dataframe(orphans, hide_index=True)
+        st.dataframe(mask_frame(orphans, reveal, key), hide_index=True)
     if not flagged:
         st.success("No data-quality flags.")
 
@@ -101,15 +113,16 @@ def render() -> None:
     """The page body."""
     st.title("Customer profile")
     reveal = show_pii()
-    customer_id = pick_customer(reveal)
+    key = "" if reveal else ref_key()
+    customer_id = pick_customer(reveal, key)
     if not customer_id:
         return
     wh = warehouse()
     profile = app_data.customer_profile(wh, customer_id)
     if profile is None:
-        st.warning(f"Customer `{customer_id}` is not in `marts.customers`.")
+        st.warning(f"Customer {md_escape(shown_id(customer_id, reveal, key))} is not in `marts.customers`.")
         return
-    profile_card(profile, reveal)
+    profile_card(profile, reveal, key)
     colours = category_colours(app_data.filter_options(wh)["categories"])
     left, right = st.columns([3, 2])
     with left:
@@ -152,7 +165,7 @@ def render() -> None:
         else:
             st.dataframe(recs, hide_index=True)
     with right:
-        quality_flags(profile, reveal)
+        quality_flags(profile, reveal, key)
 
 
 guarded(render)

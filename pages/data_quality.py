@@ -8,7 +8,7 @@ import streamlit as st
 from c360.app import artifacts as app_artifacts
 from c360.app import quality as app_quality
 from c360.app.pii import mask_frame, show_pii
-from c360.app.ui import count, guarded, warehouse
+from c360.app.ui import count, guarded, md_escape, warehouse
 
 PROBLEM_STATUSES = ("warn", "fail", "error", "runtime error")
 
@@ -17,7 +17,7 @@ def build_results() -> None:
     """pass/warn/fail/error counts, per-model test results and failing-row samples."""
     st.subheader("Last dbt build")
     results, generated_at = app_artifacts.run_results()
-    st.caption(f"`run_results.json` generated at {generated_at} UTC, {len(results)} nodes.")
+    st.caption(f"`run_results.json` generated at {md_escape(generated_at)} UTC, {len(results)} nodes.")
     statuses = results["status"].value_counts()
     columns = st.columns(5)
     for column, status in zip(columns, ("success", "pass", "warn", "fail", "error"), strict=True):
@@ -61,7 +61,7 @@ def freshness() -> None:
     if frame.empty:
         st.info("No `sources.json` yet: `make build` runs `dbt source freshness`.")
         return
-    st.caption(f"Checked at {generated_at} UTC.")
+    st.caption(f"Checked at {md_escape(generated_at)} UTC.")
     st.dataframe(frame, hide_index=True)
 
 

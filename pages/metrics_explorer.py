@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from c360.app import metrics as app_metrics
-from c360.app.ui import guarded, warehouse
+from c360.app.ui import guarded, md_escape, warehouse
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -77,7 +77,9 @@ def controls(version: float) -> app_metrics.ExplorerState | None:
     if filter_dim:
         options = app_metrics.dimension_values(version, warehouse(), metrics[0], filter_dim)
         keep_valid("mx_filter_values", options)
-        values = middle.multiselect(f"{dim_labels[filter_dim]} is one of", options, key="mx_filter_values")
+        values = middle.multiselect(
+            f"{md_escape(dim_labels[filter_dim])} is one of", options, key="mx_filter_values"
+        )
     return app_metrics.ExplorerState(
         metrics=tuple(metrics),
         group_by=tuple(group_by),
@@ -125,7 +127,8 @@ def chart(frame: pd.DataFrame, state: app_metrics.ExplorerState, labels: dict[st
         columns = st.columns(len(state.metrics))
         for column, metric in zip(columns, state.metrics, strict=True):
             value = frame[metric].iloc[0] if not frame.empty else None
-            column.metric(labels[metric], "—" if value is None or pd.isna(value) else f"{value:,.2f}")
+            shown = "—" if value is None or pd.isna(value) else f"{value:,.2f}"
+            column.metric(md_escape(labels[metric]), shown)
         return
     figure.update_yaxes(matches=None)
     figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))

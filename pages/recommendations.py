@@ -7,8 +7,9 @@ import streamlit as st
 
 from c360.app import data as app_data
 from c360.app import quality as app_quality
-from c360.app.pii import match_label, show_pii
-from c360.app.ui import guarded, warehouse
+from c360.app import search as app_search
+from c360.app.pii import match_label, ref_key, show_pii
+from c360.app.ui import guarded, md_escape, warehouse
 
 
 def customer_lookup() -> None:
@@ -18,12 +19,13 @@ def customer_lookup() -> None:
     text = st.text_input("Find a customer", key="recs_search", placeholder="Name, email or customer id")
     if not text.strip():
         return
-    matches = app_data.search_customers(wh, text)
-    if matches.empty:
-        st.warning(f"No customer matches “{text.strip()}”.")
-        return
     reveal = show_pii()
-    labels = {row["customer_id"]: match_label(row, reveal) for row in matches.to_dict("records")}
+    matches = app_search.search_customers(wh, text, substring=reveal)
+    if matches.empty:
+        st.warning(f"No customer matches “{md_escape(text.strip())}”.")
+        return
+    key = "" if reveal else ref_key()
+    labels = {row["customer_id"]: match_label(row, reveal, key) for row in matches.to_dict("records")}
     chosen = st.selectbox("Matches", list(labels), format_func=labels.__getitem__, key="recs_pick")
     recs = app_data.customer_recommendations(wh, chosen) if chosen else None
     if recs is not None and not recs.empty:

@@ -46,8 +46,9 @@ DUMMY_ENV = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
 }
 # The share models are enabled only when the share step runs, after a build (docs/pii_sharing.md);
-# a dummy salt enables them in the second pass, where the built relations "exist".
-SHARE_VARS = {"share_salt": "offline-check-not-a-salt"}
+# these vars enable them in the second pass, where the built relations "exist". The salt file is
+# only named in the compiled SQL (read at run time), never read here.
+SHARE_VARS = {"share_build": True, "share_salt_file": "/offline/check/share_salt"}
 
 
 def _answer_from_seeds(sql: str, agate: Any) -> Any:

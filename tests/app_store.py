@@ -2,19 +2,28 @@
 
 `write_duckdb()` / `write_postgres()` store the frames of `test_app_support.demo_frames()`;
 `write_artifacts()` writes `run_results.json`, `sources.json` and `manifest.json` with known
-statuses; `free_port()` is for the browser test's server.
+statuses; `free_port()` and `served_app()` are for the browser tests' server.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import psycopg2
 import psycopg2.extras
+import pytest
+
+from c360 import config
 
 
 def write_duckdb(path: Path, frames: dict[str, pd.DataFrame]) -> None:
@@ -144,3 +153,37 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served_app(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` with `env` on a free port until healthy; yields its URL, stops it after."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        "--server.port", str(port), "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+    ]
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(command, cwd=config.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while not _healthy(url):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not start; see {log_path}")
+                time.sleep(0.5)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().strip() == b"ok"
+    except OSError:
+        return False

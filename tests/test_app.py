@@ -15,7 +15,18 @@ import duckdb
 import pytest
 from app_store import write_artifacts, write_duckdb
 from streamlit.testing.v1 import AppTest
-from test_app_helpers import PAGES, dollars, frame_with, infos, kpi_dollars, metric, open_page, sql, texts
+from test_app_helpers import (
+    PAGES,
+    dollars,
+    expected_ref,
+    frame_with,
+    infos,
+    kpi_dollars,
+    metric,
+    open_page,
+    sql,
+    texts,
+)
 from test_app_support import demo_frames, empty_frames
 
 # ---------- every page, three warehouse states ----------
@@ -130,20 +141,16 @@ def test_search_shows_the_customers_spend(demo_db: Path, use_db) -> None:
     assert at.selectbox(key="customer_pick").value == customer_id
     assert metric(at, "Total spend") == dollars(spend)
     assert metric(at, "Orders") == f"{orders:,}"
-    assert at.query_params["customer_id"] == [customer_id] or at.query_params["customer_id"] == customer_id
+    shared = at.query_params["customer_id"]
+    assert shared in ([expected_ref(customer_id)], expected_ref(customer_id))  # the surrogate, not the id
 
 
 def test_search_by_name_lists_at_most_20_true_matches(demo_db: Path, use_db) -> None:
     use_db(demo_db)
     at = search(open_page(PAGES[1]), "mary")
-    ids = [
-        row[0]
-        for row in sql(
-            demo_db,
-            "select customer_id from marts.customers where lower(full_name) like "
-            "'%mary%' or lower(email) like '%mary%' or lower(username) like '%mary%'",
-        )
-    ]
+    rows = sql(demo_db, "select customer_id, full_name from marts.customers")
+    # masked: "mary" matches whole name words only (Mary, not Rosemary)
+    ids = {cid for cid, name in rows if "mary" in str(name).lower().split()}
     options = at.selectbox(key="customer_pick").options
     assert len(options) == min(20, len(ids)) and len(ids) > 20
     assert all("M." in option for option in options)
@@ -167,6 +174,7 @@ def test_profile_masks_pii_by_default(demo_db: Path, use_db, monkeypatch: pytest
     initials = " ".join(f"{p[0]}." for p in name.split())
     assert initials in shown and f"{email[0]}***@example.com" in shown
     assert name not in shown and email not in shown and address not in shown
+    assert customer_id not in shown and expected_ref(customer_id) in shown
     monkeypatch.setenv("C360_SHOW_PII", "1")
     shown = texts(search(open_page(PAGES[1]), customer_id))
     assert name in shown and email in shown and address in shown
@@ -213,8 +221,17 @@ def test_metrics_explorer_without_a_semantic_manifest_says_make_build(demo_db: P
     assert any("semantic manifest" in i.value and "make build" in i.value for i in at.info)
 
 
-def test_a_shared_profile_url_opens_that_customer(demo_db: Path, use_db) -> None:
+def test_a_shared_profile_url_opens_that_customer(
+    demo_db: Path, use_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_db(demo_db)
     customer_id, _, spend, _ = pick_customer(demo_db)
-    at = open_page(PAGES[1], {"customer_id": customer_id})
+    at = open_page(PAGES[1], {"customer_id": expected_ref(customer_id)})
     assert metric(at, "Total spend") == dollars(spend)
+    assert customer_id not in texts(at) and expected_ref(customer_id) in texts(at)
+    # masked, a raw id in the URL opens nothing (it would confirm the id exists)
+    at = open_page(PAGES[1], {"customer_id": customer_id})
+    assert not at.metric and any("No customer has the reference" in w.value for w in at.warning)
+    monkeypatch.setenv("C360_SHOW_PII", "1")
+    at = open_page(PAGES[1], {"customer_id": customer_id})
+    assert metric(at, "Total spend") == dollars(spend) and customer_id in texts(at)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +24,30 @@ PAGES = (
 )
 
 
+# The app's id surrogates derive from the share salt: tests pin it (never the repo's salt file).
+APP_TEST_SALT = "app_test_salt_0123456789abcdef"
+# CommonMark backslash escape: a backslash before ASCII punctuation shows that character.
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
 def point_app_at(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-    """Set the app's environment for one test (PII masked) and start with empty caches."""
+    """Set the app's environment for one test (PII masked, test salt) and start with empty caches."""
+    monkeypatch.setenv("C360_SHARE_SALT", APP_TEST_SALT)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("C360_SHOW_PII", raising=False)
     st.cache_data.clear()
+
+
+def expected_ref(customer_id: str, salt: str = APP_TEST_SALT) -> str:
+    """The documented id surrogate, recomputed: sha256(HMAC-SHA256(salt, context) hex || id)[:12]."""
+    key = hmac.new(salt.encode(), b"c360 app customer ref v1", hashlib.sha256).hexdigest()
+    return hashlib.sha256((key + customer_id).encode()).hexdigest()[:12]
+
+
+def unescape_markdown(text: str) -> str:
+    """What a reader sees of Markdown whose only markup is backslash escapes and word joiners."""
+    return _MD_ESCAPE.sub(r"\1", text).replace("\u2060", "")
 
 
 def open_page(page: str, query: dict[str, Any] | None = None, allow_error: bool = False) -> AppTest:
@@ -57,7 +78,7 @@ def texts(at: AppTest) -> str:
         at.success,
         at.error,
     ):
-        parts.extend(str(element.value) for element in group)
+        parts.extend(unescape_markdown(str(element.value)) for element in group)
     parts.extend(f"{m.label} {m.value}" for m in at.metric)
     return "\n".join(parts)
 

@@ -15,7 +15,7 @@ import pytest
 import streamlit as st
 from app_store import write_artifacts, write_postgres
 from streamlit.testing.v1 import AppTest
-from test_app_helpers import APP, PAGES, kpi_dollars, metric, open_page, point_app_at
+from test_app_helpers import APP, PAGES, expected_ref, kpi_dollars, metric, open_page, point_app_at
 from test_app_support import demo_frames
 
 from c360 import config
@@ -87,6 +87,22 @@ def test_customer_search_and_spend_on_postgres(on_pg: str) -> None:
     assert metric(at, "Total spend") == f"${float(spend):,.2f}"
     at.text_input(key="customer_search").input("%' or 1=1 --").run()
     assert any("No customer matches" in w.value for w in at.warning)
+
+
+def test_masked_search_and_id_reference_on_postgres(on_pg: str) -> None:
+    customer_id, email = pg(
+        on_pg,
+        "select customer_id, email from marts.customers where not has_identity_conflict "
+        "and order_count > 0 order by customer_id limit 1",
+    )[0]
+    (spend,) = pg(on_pg, "select sum(amount) from marts.transactions where customer_id = %s", (customer_id,))[
+        0
+    ]
+    at = open_page(PAGES[1])
+    at.text_input(key="customer_search").input(email[:-1]).run()  # a partial email: no signal
+    assert any("No customer matches" in w.value for w in at.warning) and not at.selectbox
+    at = open_page(PAGES[1], {"customer_id": expected_ref(customer_id)})  # the reference, hashed in SQL
+    assert metric(at, "Total spend") == f"${float(spend):,.2f}"
 
 
 def test_audience_size_on_postgres(on_pg: str) -> None:

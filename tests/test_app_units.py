@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from test_app_helpers import infos, open_page, point_app_at
 
-from c360.app.data import AudienceFilter, like_pattern, period_bounds
+from c360.app.data import AudienceFilter, period_bounds
 from c360.app.metrics import ExplorerState, state_from_params, state_to_params
 from c360.app.pii import export_frame, mask_email, mask_frame, mask_name
+from c360.app.search import like_pattern
 from c360.app.ui import pct_change
 from c360.app.ui import warehouse as current_warehouse
 from c360.warehouse import WarehouseError, quote_identifier, to_pg_paramstyle

@@ -50,9 +50,16 @@ COMPARED = {
     "quality.identity_conflicts": ["customer_id"],
     "quality.row_conservation": ["source"],
 }
-# Share models (partner keys = salted SHA-256) are built when a salt is given: compared too,
-# when the project has them. A fixed test salt, not a secret.
-SHARE_VARS = json.dumps({"share_salt": "spark-vs-duckdb-test-salt-0001", "k_anonymity": 5})
+# Share models (partner keys = salted SHA-256) are built with `share_build` and a salt file (the
+# models read the salt at run time): compared too, when the project has them. A fixed test salt.
+SHARE_SALT = "spark-vs-duckdb-test-salt-0001"
+
+
+def share_vars(directory: Path) -> str:
+    """The `--vars` of a share build: the salt goes into a file in `directory`, never into the vars."""
+    salt_file = directory / "share_salt"
+    salt_file.write_text(SHARE_SALT, encoding="utf-8")
+    return json.dumps({"share_build": True, "share_salt_file": str(salt_file.resolve()), "k_anonymity": 5})
 SHARE_COMPARED = {
     "share.partner_customers": ["partner_key"],
     "share.partner_category_spend": ["partner_key", "category_slug"],
@@ -137,7 +144,9 @@ def spark_build(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> Spar
         ["-m", "data_gen", "load", "--target", "spark", "--dir", str(raw_dir)],
         env, "load",
     )
-    build = _dbt(["build", "--threads", DBT_THREADS, "--vars", SHARE_VARS], env, base / "target", "dbt build")
+    build = _dbt(
+        ["build", "--threads", DBT_THREADS, "--vars", share_vars(base)], env, base / "target", "dbt build"
+    )
     manifest = json.loads((base / "target" / "manifest.json").read_text())
     share = _share_tables(manifest)
     incremental = [
@@ -183,10 +192,11 @@ def _dbt(args: list[str], env: dict[str, str], target_path: Path, step: str) -> 
 @pytest.fixture(scope="module")
 def duck(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> Warehouse:
     """The same data built on DuckDB (same vars as the Spark build)."""
-    warehouse = duckdb_warehouse(tmp_path_factory.mktemp("spark_vs_duckdb"))
+    directory = tmp_path_factory.mktemp("spark_vs_duckdb")
+    warehouse = duckdb_warehouse(directory)
     warehouse.raw_dir = raw_dir
     warehouse.load(raw_dir / "contacts.csv", raw_dir / "transactions.csv")
-    warehouse.build = warehouse.dbt(["build", "--vars", SHARE_VARS])
+    warehouse.build = warehouse.dbt(["build", "--vars", share_vars(directory)])
     return warehouse
 
 

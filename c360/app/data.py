@@ -1,4 +1,4 @@
-"""Cached queries behind the Overview, Customer profile and Segments pages.
+"""Cached queries behind the Overview, Customer profile and Segments pages (search: `c360.app.search`).
 
 Every function takes the `Warehouse` (part of the cache key, with the DuckDB file's
 mtime, so a rebuild is picked up) and the widget values as parameters; results are
@@ -21,7 +21,6 @@ from c360.app.pii import export_frame
 from c360.warehouse import BUILD_HINT, TableMissing, Warehouse, WarehouseError, query, table_exists
 
 TTL_SECONDS = 60
-SEARCH_LIMIT = 20
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 PERIODS = MappingProxyType({"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365})
 
@@ -123,35 +122,6 @@ def customer_counts(wh: Warehouse) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- customer
-def like_pattern(text: str, prefix_only: bool = False) -> str:
-    """An `ilike ... escape '!'` pattern matching `text` literally (wildcards escaped)."""
-    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return f"{escaped}%" if prefix_only else f"%{escaped}%"
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def search_customers(wh: Warehouse, text: str, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
-    """Up to `limit` customers whose id starts with, or name/username/email contains, `text`."""
-    text = text.strip()
-    if not text:
-        return pd.DataFrame(columns=["customer_id", "full_name", "email"])
-    prefix, contains = like_pattern(text, prefix_only=True), like_pattern(text)
-    return query(
-        wh,
-        """
-        select customer_id, full_name, email
-        from marts.customers
-        where customer_id ilike ? escape '!'
-            or full_name ilike ? escape '!'
-            or username ilike ? escape '!'
-            or email ilike ? escape '!'
-        order by full_name, customer_id
-        limit ?
-        """,
-        (prefix, contains, contains, contains, int(limit)),
-    )
-
-
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def customer_profile(wh: Warehouse, customer_id: str) -> dict[str, Any] | None:
     """The customer's row of `marts.customers` joined with its RFM segment's meaning."""

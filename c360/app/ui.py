@@ -1,8 +1,9 @@
-"""Shared page furniture: the error guard, the warehouse handle, number formatting."""
+"""Shared page furniture: the error guard, the warehouse handle, Markdown escaping, number formatting."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 
 import plotly.express as px
@@ -11,6 +12,27 @@ import streamlit as st
 from c360.warehouse import Warehouse, WarehouseError
 
 LOG = logging.getLogger(__name__)
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of them
+# stops links, images, HTML, Streamlit's `:color[...]` / `:material/...:` directives and `$...$`
+# LaTeX. GFM's autolink literals (`http://x`, `www.x`, `a@b.c`) are found in the text after
+# escapes are resolved, so an invisible WORD JOINER (U+2060) also goes before every `:` and `@`
+# and after a `www`: the text looks the same but no longer reads as a URL or an email address.
+_MARKDOWN_SPECIALS = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_WORD_JOINER = "\u2060"
+_AUTOLINK_TRIGGERS = re.compile(r"(?=[:@])|(?i:(?<=www)(?=\.))")
+
+
+def md_escape(value: object) -> str:
+    """`value` as Markdown that renders as exactly its text (for st.markdown, captions, warnings, labels).
+
+    Streamlit renders Markdown in st.markdown/write/caption/info/warning/error/subheader and in
+    widget labels; every value from data, the URL or a text box goes through here (or is shown
+    with st.text/st.code/st.dataframe, which never render Markdown). Line breaks become spaces;
+    `:`, `@` and `www.` carry an invisible word joiner (so copied text differs from the value).
+    """
+    text = _AUTOLINK_TRIGGERS.sub(_WORD_JOINER, " ".join(str(value).splitlines()))
+    return "".join(f"\\{char}" if char in _MARKDOWN_SPECIALS else char for char in text)
+
 
 
 class AppDataError(WarehouseError):

@@ -1,18 +1,18 @@
 """`make share`: build the partner-safe share models and export them (`python -m c360.share.cli`).
 
 1. Resolve the salt (`C360_SHARE_SALT`, else `.c360_share_salt`, else a new one kept there).
-2. `dbt build --select share` with `--vars {share_salt, k_anonymity}`: the share models, their
-   k-anonymity tests and the PII classification test (a failing test stops the export).
+2. `dbt build --select share`: the share models, their k-anonymity tests and the PII
+   classification test (a failing test stops the export). The salt reaches the run without being
+   rendered anywhere (`c360.share.handoff`): compiled SQL, artifacts and logs never hold it.
 3. Export every share model to Parquet and CSV under `data/share/` (or `--out`) with a
    `manifest.json`: row counts, k, salt fingerprint and source, dbt target, created_at.
-The salt only reaches dbt as a var (compiled SQL and run artifacts under the git-ignored target
-directory contain it); it is never printed nor exported.
+   The delivery directory is 0700 and its files 0600.
+The salt is never printed nor exported.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -31,6 +31,7 @@ from c360.share.export import (
     warehouse_from_env,
     write_delivery,
 )
+from c360.share.handoff import private_dir, salt_handoff
 from c360.share.salt import Salt, SaltError, resolve_salt
 
 DEFAULT_OUT = "data/share"
@@ -38,17 +39,12 @@ DEFAULT_K = 5
 SHARE_SELECTOR = "share"
 
 
-def dbt_vars(salt: Salt, k: int) -> str:
-    """The `--vars` argument for a share build (contains the salt: never log it)."""
-    return json.dumps({"share_salt": salt.value, "k_anonymity": k})
-
-
 def target_path(env: Mapping[str, str]) -> Path:
     """The share build's dbt artifacts directory: `share_build/` inside `DBT_TARGET_PATH`.
 
-    A separate directory keeps `make build`'s run_results.json (read by the app) intact, and keeps
-    the artifacts that hold the salt var apart. A relative DBT_TARGET_PATH is taken from the repo
-    root (as `c360.dbt_runner` does); unset means dbt_c360/target.
+    A separate directory keeps `make build`'s run_results.json (read by the app) intact; it is
+    private (0700) and also holds the share build's dbt logs. A relative DBT_TARGET_PATH is taken
+    from the repo root (as `c360.dbt_runner` does); unset means dbt_c360/target.
     """
     raw = env.get("DBT_TARGET_PATH")
     base = Path(raw) if raw else config.DBT_PROJECT_DIR / "target"
@@ -62,13 +58,15 @@ def build_share(salt: Salt, k: int, env: Mapping[str, str] | None = None) -> Pat
     Raises DbtError when a model or test fails (e.g. an unclassified column, k-anonymity).
     """
     full_env = {**os.environ, **(env or {})}
-    path = target_path(full_env)
-    try:
-        run_dbt(["build", "--select", SHARE_SELECTOR, "--vars", dbt_vars(salt, k)],
-                target_path=path, env=dict(env) if env else None)
-    except DbtError as exc:
-        # The runner's message repeats the command line, which holds the salt: scrub it.
-        raise DbtError(str(exc).replace(salt.value, "<share_salt>")) from None
+    path = private_dir(target_path(full_env))
+    target = full_env.get("DBT_TARGET", "duckdb").strip().lower()
+    with salt_handoff(salt, k, target, full_env, path / "logs") as handoff:
+        try:
+            run_dbt(["build", "--select", SHARE_SELECTOR, "--vars", handoff.vars_json],
+                    target_path=path, env={**(env or {}), **handoff.env})
+        except DbtError as exc:
+            # Belt and braces: dbt's output should never hold the salt, but scrub it if it does.
+            raise DbtError(str(exc).replace(salt.value, "<share_salt>")) from None
     return path
 
 

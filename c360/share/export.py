@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from c360.share.handoff import private_dir, private_file
 from c360.warehouse import Warehouse, WarehouseError, query_arrow
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -145,8 +146,8 @@ def write_delivery(out_dir: Path, tables: Mapping[str, tuple[ShareModel, pa.Tabl
     tables: name -> (model, rows, row count of its source model or None).
     header: manifest fields describing the build (created_at, dbt_target, k, salt...).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".share-", dir=out_dir))
+    private_dir(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=".share-", dir=out_dir))  # 0700
     try:
         entries = []
         for name, (model, table, source_rows) in sorted(tables.items()):
@@ -159,13 +160,17 @@ def write_delivery(out_dir: Path, tables: Mapping[str, tuple[ShareModel, pa.Tabl
             parquet_path, csv_path = staging / f"{name}.parquet", staging / f"{name}.csv"
             pq.write_table(table, parquet_path, compression="none")
             pa_csv.write_csv(table, csv_path)
+            for path in (parquet_path, csv_path):
+                private_file(path)
             for kind, path in (("parquet", parquet_path), ("csv", csv_path)):
                 files[kind] = {"file": path.name, "bytes": path.stat().st_size, "sha256": _sha256_file(path)}
             entry["files"] = files
             entries.append(entry)
         manifest = {**header, "models": entries}
         text = json.dumps(manifest, indent=2, default=str) + "\n"
-        (staging / "manifest.json").write_text(text, encoding="utf-8")
+        manifest_path = staging / "manifest.json"
+        manifest_path.write_text(text, encoding="utf-8")
+        private_file(manifest_path)
         for path in sorted(staging.iterdir(), key=lambda p: p.name == "manifest.json"):
             path.replace(out_dir / path.name)
         return manifest

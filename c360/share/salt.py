@@ -57,8 +57,8 @@ def default_salt_file() -> Path:
 def validate(value: str, where: str) -> str:
     """Return the salt if it is 16-256 characters of `A-Za-z0-9_.+/=-`, else raise SaltError naming `where`.
 
-    The restricted alphabet lets dbt put the salt in a SQL string literal on every engine
-    without any escaping.
+    The restricted alphabet needs no escaping in `PGOPTIONS` (how Postgres sessions get it) nor
+    in the temporary salt file the other engines read (`c360.share.handoff`).
     """
     if not SALT_PATTERN.fullmatch(value):
         raise SaltError(

@@ -8,5 +8,5 @@
 
 {% macro default__share_partner_key(column) %}
     {#- No engine differences: dbt.concat and sha256_hex already dispatch per engine. -#}
-    {{- c360.sha256_hex(dbt.concat([c360.share_salt_literal(), 'cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ')'])) -}}
+    {{- c360.sha256_hex(dbt.concat([c360.share_salt_sql(), 'cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ')'])) -}}
 {% endmacro %}

@@ -4,7 +4,7 @@
     same salted partner_key, purchase timestamps are truncated to months. Customers suppressed
     for k-anonymity in partner_customers are left out here too.
 -#}
-{{ config(enabled=var('share_salt', '') | string | length > 0) }}
+{{ config(enabled=var('share_build', false) in (true, 'true')) }}
 
 with
 

@@ -5,7 +5,7 @@
     (gender, age_band, state) combination is shared by at least var('k_anonymity') customers,
     the remaining rows suppressed.
 -#}
-{{ config(enabled=var('share_salt', '') | string | length > 0) }}
+{{ config(enabled=var('share_build', false) in (true, 'true')) }}
 
 with
 
