@@ -54,8 +54,10 @@ data: setup ## Generate CUSTOMERS customers (SEED, DAYS, FORMAT csv|parquet) and
 	$(PY) -m data_gen generate --customers $(CUSTOMERS) --seed $(SEED) --days $(DAYS) --format $(FORMAT) --out $(RAW_DIR)
 	$(PY) -m data_gen load --target $(DBT_TARGET) --dir $(RAW_DIR)
 
-build: setup ## Load if needed, check source freshness, dbt build (keeps run_results.json and sources.json)
-	$(PY) -m c360.build
+FRESHNESS   ?= error
+FULL_REFRESH ?=
+build: setup ## Load if needed, check source freshness (FRESHNESS=error|warn|skip), dbt build (FULL_REFRESH=1 rebuilds incrementals)
+	C360_FRESHNESS=$(FRESHNESS) C360_FULL_REFRESH=$(FULL_REFRESH) $(PY) -m c360.build
 
 app: setup ## Start the Streamlit app on DBT_TARGET (port PORT)
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
