@@ -77,9 +77,11 @@ def test_freshness_modes_for_historical_data(tmp_path: Path, sample_dir: Path) -
     stopped = _run_build(warehouse)
     assert stopped.returncode == 1
     assert "FRESHNESS=warn" in stopped.stderr and "FRESHNESS=skip" in stopped.stderr
-    built = _run_build(warehouse, C360_FRESHNESS="warn")
+    built = _run_build(warehouse, C360_FRESHNESS="warn", C360_FULL_REFRESH="1")
     assert built.returncode == 0, built.stdout + built.stderr
     assert "building anyway (FRESHNESS=warn)" in built.stdout
+    run_args = json.loads((warehouse.target_path / "run_results.json").read_text())["args"]
+    assert run_args["full_refresh"] is True  # FULL_REFRESH=1 reached dbt
     customers = warehouse.query("select count(*) as n from marts.customers")["n"].iloc[0]
     assert customers > 0
     assert _run_build(warehouse, C360_FRESHNESS="bogus").stderr.count("\n") == 1
