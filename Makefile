@@ -21,7 +21,7 @@ K_ANONYMITY ?= 5
 SQLFLUFF_DIR ?= $(CURDIR)/data/sqlfluff
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
-.PHONY: help setup setup-spark check-databricks data build app demo test test-spark bench bench-metrics eval-recs share mf gen-metrics screenshots lint check-deprecations sqlfluff clean
+.PHONY: help setup setup-spark check-databricks data build app demo test test-spark spark-cluster-start spark-cluster-stop test-spark-cluster bench bench-metrics eval-recs share mf gen-metrics screenshots lint check-deprecations sqlfluff clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -70,6 +70,18 @@ test: setup ## Run the test suite (DuckDB + Postgres + browser; PYTEST_ARGS="tes
 
 test-spark: setup-spark ## Build the warehouse on local Spark and compare it with DuckDB
 	$(PY) -m pytest -m spark -q
+
+spark-cluster-start: setup-spark ## Start a Spark standalone cluster on 127.0.0.1 (Master + 2 Workers) for DBT_TARGET=spark_cluster
+	$(PY) -m c360.cluster start
+
+spark-cluster-stop: ## Stop the local Spark standalone cluster
+	$(PY) -m c360.cluster stop
+
+SPARK_CLUSTER_CUSTOMERS ?= 100000
+test-spark-cluster: setup-spark ## Build SPARK_CLUSTER_CUSTOMERS (100k) on the standalone cluster and compare with DuckDB (not in CI: slow)
+	$(PY) -m c360.cluster start
+	C360_SPARK_TEST_TARGET=spark_cluster C360_SPARK_TEST_CUSTOMERS=$(SPARK_CLUSTER_CUSTOMERS) \
+		$(PY) -m pytest -m spark -q -s tests/test_spark.py; status=$$?; $(PY) -m c360.cluster stop; exit $$status
 
 bench: setup ## Benchmarks at 100k and 1M customers; writes bench/results/latest.md
 	$(PY) -m bench

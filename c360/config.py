@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_c360"
-TARGETS = ("duckdb", "postgres", "spark")
+TARGETS = ("duckdb", "postgres", "spark", "spark_cluster")
 
 
 @dataclass(frozen=True)

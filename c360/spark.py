@@ -31,7 +31,9 @@ if TYPE_CHECKING:  # pyspark is an optional dependency (make setup-spark)
 
 TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 PROFILE_NAME = "c360"
-SPARK_OUTPUT = "spark"
+# The profile's Spark outputs: local session mode, and the same session on the local standalone
+# cluster (c360/cluster.py). DBT_TARGET picks one; anything else reads `spark`.
+SPARK_OUTPUTS = ("spark", "spark_cluster")
 # dbt-spark forces this in session mode (dbt/adapters/spark/connections.py); keep the same semantics.
 DBT_FORCED_PARAMETERS = {"spark.sql.ansi.enabled": "false"}
 
@@ -53,17 +55,19 @@ def _render(value: Any, env: Mapping[str, str]) -> Any:
 
 
 def spark_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The Spark configuration of the profile's `spark` target, rendered with `env`.
+    """The Spark configuration of the profile's Spark target (`spark`, or `spark_cluster` when
+    DBT_TARGET says so), rendered with `env`.
 
     `env` defaults to `c360.config.dbt_env()` (absolute `C360_SPARK_DIR`).
     """
     env = dict(config.dbt_env() if env is None else env)
+    name = env.get("DBT_TARGET") if env.get("DBT_TARGET") in SPARK_OUTPUTS else SPARK_OUTPUTS[0]
     profiles_path = config.DBT_PROJECT_DIR / "profiles.yml"
     profile = yaml.safe_load(profiles_path.read_text())
     try:
-        output = profile[PROFILE_NAME]["outputs"][SPARK_OUTPUT]
+        output = profile[PROFILE_NAME]["outputs"][name]
     except KeyError as exc:
-        raise KeyError(f"{profiles_path}: no output {PROFILE_NAME}.outputs.{SPARK_OUTPUT}") from exc
+        raise KeyError(f"{profiles_path}: no output {PROFILE_NAME}.outputs.{name}") from exc
     params = output.get("server_side_parameters") or {}
     conf = {str(key): str(_render(value, env)) for key, value in params.items()}
     conf.update(DBT_FORCED_PARAMETERS)

@@ -39,7 +39,7 @@ def _default_target() -> str:
 def _add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
-        choices=(*LOAD_TARGETS, "spark"),
+        choices=(*LOAD_TARGETS, "spark", "spark_cluster"),
         default=_default_target(),
         help="warehouse to load: DuckDB file C360_DUCKDB_PATH, Postgres C360_PG_* or the local "
         "Spark warehouse C360_SPARK_DIR (default: DBT_TARGET, currently %(default)s)",
@@ -105,10 +105,11 @@ def _run_load(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
         if not args.quiet:
             print(f"loading {contacts} and {transactions} into {args.target}", file=sys.stderr, flush=True)
-        if args.target == "spark":  # same reader and checks; a JVM starts only after they pass
+        if args.target in ("spark", "spark_cluster"):  # same reader and checks; a JVM starts after they pass
             from data_gen.load import spark as spark_loader
 
-            return spark_loader.main(["--contacts", str(contacts), "--transactions", str(transactions)])
+            return spark_loader.main(["--contacts", str(contacts), "--transactions", str(transactions),
+                                      "--target", args.target])
         result = load(args.target, contacts, transactions, progress=not args.quiet)
     except LoadError as exc:
         print(f"load failed, nothing changed: {exc}", file=sys.stderr)

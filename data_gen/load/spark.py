@@ -95,11 +95,13 @@ def _result(counts: dict[str, int], started: float) -> LoadResult:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: load two raw files into the Spark warehouse under `C360_SPARK_DIR`."""
-    from c360.spark import session
+    from c360.spark import SPARK_OUTPUTS, session
 
     parser = argparse.ArgumentParser(description="Load raw files into the local Spark warehouse.")
     parser.add_argument("--contacts", type=Path, required=True)
     parser.add_argument("--transactions", type=Path, required=True)
+    parser.add_argument("--target", choices=SPARK_OUTPUTS, default=None,
+                        help="profile target whose Spark settings to use (default: DBT_TARGET, else spark)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
@@ -107,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    with session(app_name="c360-load") as spark:
+    env = config.dbt_env() if args.target is None else {**config.dbt_env(), "DBT_TARGET": args.target}
+    with session(env, app_name="c360-load") as spark:
         counts = write_spark(spark, tables)
     print(_result(counts, started).summary())
     return 0

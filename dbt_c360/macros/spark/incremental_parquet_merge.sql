@@ -6,9 +6,9 @@
     shippable here (see docs/scaling_out.md). For that one case this override gives the
     same result as MERGE ... WHEN MATCHED UPDATE * WHEN NOT MATCHED INSERT * on unique_key:
     the new rows (a temp view of the model's incremental SQL) plus the existing rows whose
-    key is not among them are written to `<model>__dbt_rewrite`, then `insert overwrite`
-    replaces the model's contents and the helper table is dropped. Every other strategy or
-    file format is handled by dbt-spark's own materialization, unchanged.
+    key is not among them are written to a new version of the table, which replaces the old
+    one in one metastore step (crash-safe: macros/spark/spark_swap_in_rewrite.sql). Every other
+    strategy or file format is handled by dbt-spark's own materialization, unchanged.
 -#}
 {% materialization incremental, adapter='spark', supported_languages=['sql', 'python'] -%}
     {%- set file_format = config.get('file_format', default='parquet') -%}
@@ -48,18 +48,8 @@
         {%- endcall -%}
         {%- do process_schema_changes(on_schema_change, tmp_relation, existing_relation) -%}
         {%- set dest_columns = adapter.get_columns_in_relation(target_relation) | map(attribute='name') | list -%}
-        {%- set rewrite_relation = this.incorporate(path={'identifier': this.identifier ~ '__dbt_rewrite'}, type='table') -%}
-        {% do adapter.drop_relation(rewrite_relation) %}
-        {%- call statement('build_rewrite') -%}
-            {{ create_table_as(False, rewrite_relation,
-                c360.spark_merge_rewrite_sql(target_relation, tmp_relation, dest_columns, keys)) }}
-        {%- endcall -%}
-        {%- call statement('main') -%}
-            insert overwrite table {{ target_relation }}
-            select {% for name in dest_columns %}`{{ name }}`{{ ', ' if not loop.last }}{% endfor %}
-            from {{ rewrite_relation }}
-        {%- endcall -%}
-        {% do adapter.drop_relation(rewrite_relation) %}
+        {% do c360.spark_swap_in_rewrite(target_relation,
+            c360.spark_merge_rewrite_sql(target_relation, tmp_relation, dest_columns, keys), dest_columns) %}
     {%- endif -%}
 
     {% set should_revoke = should_revoke(existing_relation, full_refresh_mode) %}

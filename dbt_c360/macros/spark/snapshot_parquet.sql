@@ -5,8 +5,8 @@
     tables support; their jars are not shippable here (see docs/scaling_out.md). This
     override keeps dbt-spark's behaviour for those formats and, for Parquet, applies the same
     changes as its merge (close the current version of updated/deleted keys, insert new
-    versions) by rewriting the table: the merged rows go to `<snapshot>__dbt_rewrite`, then
-    `insert overwrite` replaces the snapshot's contents and the helper table is dropped.
+    versions) by rewriting the table: the merged rows go to a new version of the table, which
+    replaces the old one in one metastore step (crash-safe: macros/spark/spark_swap_in_rewrite.sql).
     The staging rows and change types come from dbt's own snapshot_staging_table, so check/
     timestamp strategies and hard_deletes behave as on the other engines.
 -#}
@@ -43,19 +43,8 @@
             | list %}
         {% do create_columns(target_relation, missing_columns) %}
         {% set dest_columns = adapter.get_columns_in_relation(target_relation) | map(attribute='name') | list %}
-        {% set rewrite_relation = target_relation.incorporate(
-            path={'identifier': target_relation.identifier ~ '__dbt_rewrite'}) %}
-        {% do adapter.drop_relation(rewrite_relation) %}
-        {% call statement('build_rewrite') %}
-            {{ create_table_as(False, rewrite_relation, c360.spark_snapshot_rewrite_sql(
-                target_relation, staging_table, dest_columns, columns)) }}
-        {% endcall %}
-        {% call statement('main') %}
-            insert overwrite table {{ target_relation }}
-            select {% for name in dest_columns %}`{{ name }}`{{ ', ' if not loop.last }}{% endfor %}
-            from {{ rewrite_relation }}
-        {% endcall %}
-        {% do adapter.drop_relation(rewrite_relation) %}
+        {% do c360.spark_swap_in_rewrite(target_relation, c360.spark_snapshot_rewrite_sql(
+            target_relation, staging_table, dest_columns, columns), dest_columns) %}
         {% do post_snapshot(staging_table) %}
     {% endif %}
 

@@ -1,0 +1,144 @@
+"""A Spark job killed with SIGKILL during the Parquet rewrite never loses or halves a table.
+
+The incremental `marts.transactions` merge and the snapshots on plain Parquet are rewritten by
+macros/spark/spark_swap_in_rewrite.sql: a new version table is written aside, then one
+`alter table ... set location` switches the table to it. Here the incremental run (with its
+upstream models) is killed (dbt and its JVM, the whole process group) at two moments: while
+the new version is being written (the table must hold exactly its old rows), and after the
+switch, before the clean-up (exactly the new rows, as a complete run leaves them). Each time
+the table is read by a new JVM, and the next run must succeed and clear what the killed one
+left without touching the table's files.
+Run with `make test-spark`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from c360 import config
+from c360.dbt_runner import dbt_executable, run_dbt
+from tests.test_spark import _require_spark
+
+pytestmark = pytest.mark.spark
+
+CUSTOMERS = 300
+SEED = 5
+NOW = datetime(2025, 6, 30, 12, 0, 0, tzinfo=UTC)
+HELD_BACK = 120  # transactions left out of the first load, added by the second
+MODEL = "transactions"
+
+
+def _env(base: Path) -> dict[str, str]:
+    return {**os.environ, **config.dbt_env(), "DBT_TARGET": "spark", "C360_SPARK_DIR": str(base / "spark"),
+            "SPARK_LOCAL_IP": "127.0.0.1"}
+
+
+def _python(args: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run([sys.executable, *args], env=env, cwd=config.REPO_ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, f"{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+
+def _transaction_ids(base: Path, env: dict[str, str], label: str) -> set[str]:
+    """The ids in marts.transactions as Spark reads it now (its own JVM, after the killed one)."""
+    out = base / f"dump_{label}"
+    _python(["-m", "c360.spark", "dump", "--out", str(out), f"marts.{MODEL}"], env)
+    return set(pq.read_table(out / f"marts.{MODEL}.parquet").column("transaction_id").to_pylist())
+
+
+def _killed_run(base: Path, env: dict[str, str], label: str, moment: Callable[[Path], bool]) -> str:
+    """Start `dbt run -s +transactions` (its upstream tables read the new raw rows), SIGKILL its
+    process group when `moment(log)` holds."""
+    logs = base / f"logs_{label}"
+    command = [dbt_executable(), "run", "-s", f"+{MODEL}", "--project-dir", str(config.DBT_PROJECT_DIR),
+               "--profiles-dir", str(config.DBT_PROJECT_DIR), "--target", "spark",
+               "--log-path", str(logs), "--target-path", str(base / f"target_{label}")]
+    process = subprocess.Popen(command, env=env, cwd=config.DBT_PROJECT_DIR, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
+    try:
+        while not moment(logs / "dbt.log"):
+            assert process.poll() is None, f"{label}: dbt ended (exit {process.returncode}) before the kill"
+            assert time.monotonic() < deadline, f"{label}: the moment to kill never came"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    return (logs / "dbt.log").read_text(errors="replace")
+
+
+def _logged(text: str, times: int) -> Callable[[Path], bool]:
+    """True once dbt's debug log holds `text` `times` times (dbt logs a statement as it sends it)."""
+    return lambda log: log.exists() and log.read_text(errors="replace").count(text) >= times
+
+
+def _writing_version(warehouse: Path) -> Callable[[Path], bool]:
+    """True once Spark has begun writing files of a new `transactions__v<run>` version."""
+    def moment(log: Path) -> bool:
+        return any(path.is_dir() and any(path.iterdir())
+                   for path in (warehouse / "marts.db").glob(f"{MODEL}__v*"))
+    return moment
+
+
+def test_killed_rewrite_leaves_the_table_whole_and_the_next_run_recovers(tmp_path: Path) -> None:
+    _require_spark()
+    from data_gen.generate.generator import generate
+
+    raw = tmp_path / "raw"
+    generate(customers=CUSTOMERS, seed=SEED, out=raw, fmt="csv", defects="none", now=NOW)
+    # the first load holds back the latest-loaded transactions, so the second load's are new to
+    # the incremental run (its watermark is the latest `_loaded_at_utc` in the fact)
+    with (raw / "transactions.csv").open(newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    rows.sort(key=lambda row: row[header.index("_loaded_at_utc")])
+    held_back = {row[header.index("id")] for row in rows[-HELD_BACK:]}
+    first = tmp_path / "raw_first"
+    first.mkdir()
+    (first / "contacts.csv").write_text((raw / "contacts.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    with (first / "transactions.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows[:-HELD_BACK]])
+    env = _env(tmp_path)
+
+    _python(["-m", "data_gen", "load", "--target", "spark", "--dir", str(first)], env)
+    first_build = ["build", "-s", f"+{MODEL}", "--resource-type", "model", "--resource-type", "seed"]
+    run_dbt(first_build, target="spark", target_path=tmp_path / "target_first", env=env)
+    before = _transaction_ids(tmp_path, env, "before")
+    _python(["-m", "data_gen", "load", "--target", "spark", "--dir", str(raw)], env)
+
+    warehouse = tmp_path / "spark" / "warehouse"
+    _killed_run(tmp_path, env, "during_write", _writing_version(warehouse))
+    after_write_kill = _transaction_ids(tmp_path, env, "after_write_kill")
+    # the second `set location` (the version table taking the old folder) is sent only after the
+    # first one, the switch, has finished: the kill lands after the switch, before the clean-up
+    log = _killed_run(tmp_path, env, "after_switch", _logged("set location", 2))
+    assert f"{MODEL}__v" in log, "the run reached the switch to a new version"
+    after_switch_kill = _transaction_ids(tmp_path, env, "after_switch_kill")
+
+    recover = ["run", "-s", f"+{MODEL}", "--log-path", str(tmp_path / "logs_recover")]
+    recovered = run_dbt(recover, target="spark", target_path=tmp_path / "target_recover", env=env,
+                        check=False)
+    assert recovered.returncode == 0, recovered.stdout[-4000:]
+    after = _transaction_ids(tmp_path, env, "after")
+
+    # the complete run added exactly the held-back transactions (all valid: no defects)
+    assert len(after) == len(before) + HELD_BACK and after - before == held_back
+    # killed while the new version was written: the old rows; killed after the switch: the new
+    # ones (and the recovery must not delete them through the leftover version table that
+    # shares their folder)
+    assert after_write_kill == before, f"killed writing: {len(after_write_kill)} rows, not {len(before)}"
+    assert after_switch_kill == after, f"killed after switch: {len(after_switch_kill)} rows, not {len(after)}"
+    recover_log = (tmp_path / "logs_recover" / "dbt.log").read_text(errors="replace")
+    assert "drop table" in recover_log and "__v" in recover_log, "the leftover version tables were dropped"
+    versions = [p for p in (warehouse / "marts.db").glob(f"{MODEL}__v*") if any(p.rglob("*.parquet"))]
+    assert len(versions) <= 2, f"version folders with files left behind: {versions}"
