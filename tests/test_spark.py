@@ -224,6 +224,16 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+def _same_row(got: tuple, expected: tuple) -> bool:
+    """Equal values; numbers within one unit of the last compared decimal: the engines compute
+    averages with different precision (Spark decimals, DuckDB doubles), so a value on a rounding
+    half-way point can round either way (seen at 100k customers: 89.151562 vs 89.151563)."""
+    return all(
+        abs(g - e) <= 1.01 * 10 ** -DECIMALS if isinstance(g, float) and isinstance(e, float) else g == e
+        for g, e in zip(got, expected, strict=True)
+    )
+
+
 def _normalised(frame: pd.DataFrame, key: list[str], drop: tuple[str, ...] = ()) -> list[tuple]:
     columns = sorted(c for c in frame.columns if c not in drop)
     values = frame[columns].astype(object).itertuples(index=False)
@@ -244,7 +254,7 @@ def test_table_matches_duckdb(spark_build: SparkBuild, duck: Warehouse, table: s
     drop = tuple(c for c in spark.columns if c in {"loaded_at", "_loaded_at_utc"})
     key = {**COMPARED, **SHARE_COMPARED}[table]
     got, expected = _normalised(spark, key, drop), _normalised(duckdb_frame, key, drop)
-    mismatches = [(g, e) for g, e in zip(got, expected, strict=True) if g != e]
+    mismatches = [(g, e) for g, e in zip(got, expected, strict=True) if not _same_row(g, e)]
     assert not mismatches, f"{table}: {len(mismatches)} rows differ, first: {mismatches[:2]}"
 
 
