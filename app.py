@@ -12,7 +12,9 @@ from c360.app.pii import show_pii
 from c360.app.ui import refresh_button, warehouse
 from c360.warehouse import WarehouseError
 
-st.set_page_config(page_title="Customer 360", page_icon=":material/groups:", layout="wide")
+# An emoji favicon is an inline SVG; a `:material/...:` favicon would be fetched from
+# fonts.gstatic.com, and the app must work offline (tests/test_e2e_untrusted.py blocks it).
+st.set_page_config(page_title="Customer 360", page_icon="👥", layout="wide")
 
 navigation = st.navigation(
     [

@@ -81,12 +81,17 @@ def chromium() -> Iterator[Browser]:
             instance.close()
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
+
+
 class Watched:
-    """A browser tab whose requests are all intercepted; those to evil.example are aborted and kept."""
+    """A browser tab whose requests are all intercepted; those to evil.example, and any other that
+    would leave this machine (fonts, CDNs, telemetry), are aborted and kept."""
 
     def __init__(self, browser: Browser) -> None:
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.evil_requests: list[str] = []
+        self.external_requests: list[str] = []  # anything not served by this machine
         self.context.route("**/*", self._route)
         self.page: Page = self.context.new_page()
         self.page.set_default_timeout(45_000)
@@ -95,6 +100,9 @@ class Watched:
         host = urlsplit(route.request.url).hostname or ""
         if host == EVIL_HOST or host.endswith("." + EVIL_HOST):
             self.evil_requests.append(route.request.url)
+            route.abort()
+        elif host not in LOCAL_HOSTS and not route.request.url.startswith(("data:", "blob:")):
+            self.external_requests.append(route.request.url)  # the app must work offline
             route.abort()
         else:
             route.continue_()
@@ -111,6 +119,7 @@ class Watched:
         found = self.page.evaluate(DOM_PROBE, EVIL_HOST)
         assert found == {"links": [], "images": [], "attributes": []}, where
         assert self.evil_requests == [], where
+        assert self.external_requests == [], f"{where}: requests left the machine"
         assert self.page.locator('[data-testid="stException"]').count() == 0, where
 
     def main_text(self) -> str:
