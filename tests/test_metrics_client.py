@@ -259,3 +259,16 @@ def test_postgres_knows_how_many_groups_a_time_grain_makes(pg_warehouse_generate
     distinct_times = int(pg_warehouse_generated.query(distinct)["n"][0])
     assert actual * 3 < distinct_times
     assert plan["Plan Rows"] <= 2 * actual, (plan["Plan Rows"], actual)
+
+
+
+def test_query_shapes_are_described_in_words_for_messages() -> None:
+    """Errors name the query in words, never the internal QueryShape repr."""
+    import datetime
+
+    from c360.metrics.client import QueryShape
+
+    shape = QueryShape(metrics=("total_spend", "order_count"), group_by=("metric_time__month",),
+                       start=datetime.datetime(2026, 1, 1), end=None)
+    assert shape.describe() == "total_spend, order_count by metric_time__month from 2026-01-01 to the end"
+    assert QueryShape(metrics=("total_spend",)).describe() == "total_spend"

@@ -81,6 +81,17 @@ class QueryShape:
     order: tuple[str, ...] = ()
     limit: int | None = None
 
+    def describe(self) -> str:
+        """The query in words for messages (never the internal repr)."""
+        text = ", ".join(self.metrics)
+        if self.group_by:
+            text += " by " + ", ".join(self.group_by)
+        if self.start or self.end:
+            start = self.start.date().isoformat() if self.start else "the start"
+            end = self.end.date().isoformat() if self.end else "the end"
+            text += f" from {start} to {end}"
+        return text
+
     def where_templates(self) -> list[str]:
         """MetricFlow where-filter templates with escaped, pattern-checked literals."""
         templates = []
@@ -155,7 +166,8 @@ def _compiled_sql(handle: EngineHandle, shape: QueryShape) -> str:
         with handle.lock:
             return handle.engine.explain(request).sql_statement.sql
     except MetricFlowException as exc:
-        raise MetricsQueryError(f"MetricFlow cannot plan {shape}: {exc}") from exc
+        reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise MetricsQueryError(f"MetricFlow cannot plan {shape.describe()}: {reason[:300]}") from exc
 
 
 @dataclass(frozen=True)
