@@ -113,7 +113,8 @@ def run(target: str, artifacts: Path) -> int:
     if not report.ok:
         tail = "\n".join(build.stdout.splitlines()[-20:])
         print(tail, file=sys.stderr)
-        gate = gate_messages(artifacts / "run_results.json", Warehouse.from_env()) if target != "spark" else []
+        results = artifacts / "run_results.json"
+        gate = gate_messages(results, Warehouse.from_env()) if target != "spark" else []
         if gate:
             return _fail("quarantine gate, the marts were not published:\n  " + "\n  ".join(gate))
         return _fail(f"dbt {' '.join(args)} on {target}: {report.counts_line()}; cause: {report.cause}")
