@@ -21,7 +21,7 @@ K_ANONYMITY ?= 5
 SQLFLUFF_DIR ?= $(CURDIR)/data/sqlfluff
 DBT         := cd dbt_c360 && $(CURDIR)/$(VENV)/bin/dbt
 
-.PHONY: help setup setup-spark check-databricks data build app demo test test-spark spark-cluster-start spark-cluster-stop test-spark-cluster bench bench-metrics eval-recs share mf gen-metrics screenshots lint check-deprecations sqlfluff clean
+.PHONY: help setup setup-spark check-databricks data build app demo test test-spark spark-cluster-start spark-cluster-stop test-spark-cluster bench bench-metrics eval-recs share mf categories gen-metrics screenshots lint check-deprecations sqlfluff clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -101,8 +101,13 @@ mf: setup ## MetricFlow on DBT_TARGET, e.g. make mf ARGS="query --metrics total_
 screenshots: setup ## Refresh docs/screenshots from the browser test
 	C360_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -m e2e tests/test_e2e.py -q
 
-gen-metrics: setup ## Regenerate the per-category metrics YAML from the product_categories seed
-	$(PY) scripts/gen_category_metrics.py
+CATEGORIES  ?=
+CHECK       ?=
+categories: setup ## Set the category seed from web.transactions on DBT_TARGET (or CATEGORIES=list.csv) and regenerate what derives from it; CHECK=1 only checks
+	$(PY) -m c360.categories $(if $(CHECK),--check,$(if $(CATEGORIES),--csv $(CATEGORIES)))
+
+gen-metrics: setup ## Alias: regenerate the files derived from the product_categories seed as it is (c360.categories --from-seed)
+	$(PY) -m c360.categories --from-seed
 
 lint: setup ## ruff, sqlfluff on the dbt SQL, and dbt's deprecation checks forced on
 	$(VENV)/bin/ruff check .

@@ -24,6 +24,7 @@ from pathlib import Path
 from c360 import config
 from c360.build_report import read_step
 from c360.dbt_runner import run_dbt
+from c360.quarantine_gate import gate_messages
 from c360.warehouse import Warehouse, table_exists
 
 RAW_TABLES = (("salesforce", "contacts"), ("web", "transactions"))
@@ -112,6 +113,10 @@ def run(target: str, artifacts: Path) -> int:
     if not report.ok:
         tail = "\n".join(build.stdout.splitlines()[-20:])
         print(tail, file=sys.stderr)
+        results = artifacts / "run_results.json"
+        gate = gate_messages(results, Warehouse.from_env()) if target != "spark" else []
+        if gate:
+            return _fail("quarantine gate, the marts were not published:\n  " + "\n  ".join(gate))
         return _fail(f"dbt {' '.join(args)} on {target}: {report.counts_line()}; cause: {report.cause}")
     print(f"[3/3] build OK on {target}: {report.counts_line()}; artifacts in {artifacts}")
     return 0
