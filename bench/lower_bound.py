@@ -91,7 +91,8 @@ per_customer as (
     select contact_id as customer_id,
         min(cast(transaction_at as date)) as first_purchase_date,
         max(cast(transaction_at as date)) as last_purchase_date,
-        count(distinct order_id) as order_count, sum(item_count) as items_purchased, sum(amount) as total_spend,
+        count(distinct order_id) as order_count, sum(item_count) as items_purchased,
+        sum(amount) as total_spend,
         {pivots}
     from valid where id_rank = 1
     group by contact_id

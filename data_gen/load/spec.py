@@ -90,7 +90,8 @@ def check_header(file_name: str, names: list[str], spec: TableSpec) -> None:
     """Raise LoadError unless `names` (already trimmed) are exactly the allowed columns.
 
     At most MAX_COLUMNS columns; every business column except `spec.optional_columns` is
-    required, `_loaded_at_utc` is optional, order is free, names are case-sensitive, and a name may not appear twice.
+    required, `_loaded_at_utc` is optional, order is free, names are case-sensitive, and a name
+    may not appear twice.
     Messages quote at most two names, each cut to MAX_NAME_CHARS.
     """
     if len(names) > MAX_COLUMNS:
