@@ -69,12 +69,13 @@ single_person_ids as (
     select trim(id) as contact_id from contacts group by trim(id) having count(*) = 1
 ),
 raw_transactions as (
-    select distinct contact_id, id, transaction_date, amount, item_count, category, _loaded_at_utc
+    select distinct contact_id, id, transaction_date, amount, item_count, category, order_id, _loaded_at_utc
     from web.transactions
 ),
 typed as (
     select trim(contact_id) as contact_id, trim(id) as transaction_id, {ts} as transaction_at,
-           {loaded} as loaded_at, {num} as amount, {integer} as item_count, trim(category) as category
+           {loaded} as loaded_at, {num} as amount, {integer} as item_count, trim(category) as category,
+           coalesce(nullif(trim(order_id), ''), trim(id)) as order_id
     from raw_transactions
     where nullif(trim(id), '') is not null
 ),
@@ -90,7 +91,8 @@ per_customer as (
     select contact_id as customer_id,
         min(cast(transaction_at as date)) as first_purchase_date,
         max(cast(transaction_at as date)) as last_purchase_date,
-        count(*) as order_count, sum(item_count) as items_purchased, sum(amount) as total_spend,
+        count(distinct order_id) as order_count, sum(item_count) as items_purchased,
+        sum(amount) as total_spend,
         {pivots}
     from valid where id_rank = 1
     group by contact_id

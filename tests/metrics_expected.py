@@ -57,7 +57,8 @@ def client_for(warehouse: Warehouse) -> MetricsClient:
 def read_marts(warehouse: Warehouse) -> MartFrames:
     """Read the two marts with plain SQL through the fixture's own connection helper."""
     tx = warehouse.query(
-        "select transaction_id, customer_id, transaction_at, amount, item_count, category, category_slug "
+        "select transaction_id, order_id, customer_id, transaction_at, amount, item_count, category, "
+        "category_slug "
         "from marts.transactions"
     )
     cu = warehouse.query("select customer_id, gender, age_band, state, rfm_segment from marts.customers")
@@ -73,14 +74,15 @@ def truncate(times: pd.Series, grain: str) -> pd.Series:
 
 
 def first_purchase(frames: MartFrames) -> pd.DataFrame:
-    """Per purchasing customer, from transactions: first purchase time, lifetime order count and
-    days since the last purchase as of the latest transaction date (the build's default as-of date).
+    """Per purchasing customer, from transactions: first purchase time, lifetime order count
+    (distinct order_id) and days since the last purchase as of the latest transaction date (the
+    build's default as-of date).
     """
     tx = frames.transactions
     out = tx.groupby("customer_id").agg(
         first_at=("transaction_at", "min"),
         last_at=("transaction_at", "max"),
-        orders=("transaction_id", "count"),
+        orders=("order_id", "nunique"),
     )
     as_of = tx["transaction_at"].max().normalize()
     out["days_since_last"] = (as_of - out["last_at"].dt.normalize()).dt.days.astype("float64")
@@ -99,7 +101,7 @@ def transaction_metrics(tx: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "total_spend": grouped["amount"].sum(),
-            "order_count": grouped["transaction_id"].count().astype("float64"),
+            "order_count": grouped["order_id"].nunique().astype("float64"),
             "items_sold": grouped["item_count"].sum().astype("float64"),
             "active_customers": grouped["customer_id"].nunique().astype("float64"),
         }

@@ -98,7 +98,8 @@ def test_a_rebuild_shows_without_restart(tmp_path: Path, use_db) -> None:
     before = metric(open_page(PAGES[0]), "Orders")
     with duckdb.connect(str(path)) as con:  # what a rebuild does: new rows, file rewritten
         con.execute(
-            "insert into marts.transactions select * replace ('new-' || transaction_id as transaction_id) "
+            "insert into marts.transactions select * replace "
+            "('new-' || transaction_id as transaction_id, 'new-' || order_id as order_id) "
             "from marts.transactions where transaction_date = (select max(transaction_date) "
             "from marts.transactions)"
         )

@@ -146,7 +146,8 @@ def test_postgres_results_stay_cached_until_refresh(on_pg: str) -> None:
     assert before == f"{pg(on_pg, count_sql)[0][0]:,}"
     with psycopg2.connect(on_pg) as con, con.cursor() as cur:
         cur.execute(
-            "insert into marts.transactions select 'extra-' || transaction_id, customer_id, transaction_at, "
+            "insert into marts.transactions select 'extra-' || transaction_id, 'extra-' || order_id, "
+            "customer_id, transaction_at, "
             "transaction_date, amount, item_count, category, category_slug, loaded_at "
             "from marts.transactions order by transaction_at desc limit 3"
         )

@@ -95,9 +95,11 @@ def demo_frames(customers: int = 400, seed: int = 7, with_recs: bool = True) -> 
         + pd.Timedelta(hours=20)
         - pd.to_timedelta(rng.integers(0, 700 * 86400, n), unit="s")
     )
+    ids = [f"t{rng.integers(16**10):010x}{i:06d}" for i in range(n)]
     tx = pd.DataFrame(
         {
-            "transaction_id": [f"t{rng.integers(16**10):010x}{i:06d}" for i in range(n)],
+            "transaction_id": ids,
+            "order_id": ids,  # one line per order, as in the exercise
             "customer_id": people["customer_id"].to_numpy()[owner],
             "transaction_at": at,
             "transaction_date": at.normalize(),

@@ -26,7 +26,7 @@ INT_RE = re.compile(r"[-+]?\d{1,9}")
 ADDRESS_RE = re.compile(r",[ ]*([A-Za-z]{2,3})[ ]*,[ ]*([0-9]{4})[ ]*$")
 STATES = {"ACT", "NSW", "NT", "QLD", "SA", "TAS", "VIC", "WA"}
 CONTACT_KEYS = ["id", "username", "name", "gender", "address", "mail", "birthdate"]
-TXN_KEYS = ["id", "contact_id", "transaction_date", "amount", "item_count", "category"]
+TXN_KEYS = ["id", "contact_id", "transaction_date", "amount", "item_count", "category", "order_id"]
 
 
 def _text(value: object) -> str | None:
@@ -86,7 +86,7 @@ def _first_of_each(rows: list[dict], keys: list[str]) -> list[dict]:
     seen: set[tuple] = set()
     kept = []
     for row in ordered:
-        key = tuple(row[k] for k in keys)
+        key = tuple(row.get(k) for k in keys)  # an optional column absent from the file is NULL
         if key not in seen:
             seen.add(key)
             kept.append(row)
@@ -246,6 +246,8 @@ def reference_customers(raw_dir: Path) -> pd.DataFrame:
         match = ADDRESS_RE.search(c["address"] or "")
         state = match.group(1).upper() if match and match.group(1).upper() in STATES else None
         total = sum((r["amount_value"] for r in mine), Decimal(0))
+        # an order is the trimmed order_id, else the transaction itself (no order_id in the file)
+        order_count = len({_clean(r.get("order_id")) or r["tid"] for r in mine})
         record = {
             "customer_id": c["customer_id"],
             "contact_id": c["contact_id"],
@@ -262,10 +264,10 @@ def reference_customers(raw_dir: Path) -> pd.DataFrame:
             "has_identity_conflict": c["conflict"],
             "first_purchase_date": min(dates) if dates else None,
             "last_purchase_date": max(dates) if dates else None,
-            "order_count": len(mine),
+            "order_count": order_count,
             "items_purchased": sum(r["items"] for r in mine),
             "total_spend": total,
-            "average_order_value": total / len(mine) if mine else None,
+            "average_order_value": total / order_count if mine else None,
             "days_since_last_purchase": (as_of - max(dates)).days if dates else None,
             "acquisition_month": min(dates).replace(day=1) if dates else None,
             "as_of_date": as_of,

@@ -66,7 +66,7 @@ def period_kpis(wh: Warehouse, anchor: dt.date, days: int) -> pd.DataFrame:
         select
             case when transaction_date > ? then 'current' else 'previous' end as period,
             sum(amount) as spend,
-            count(*) as orders,
+            count(distinct order_id) as orders,
             count(distinct customer_id) as active_customers
         from marts.transactions
         where transaction_date > ? and transaction_date <= ?
@@ -93,7 +93,7 @@ def monthly_spend_by_category(wh: Warehouse, since: dt.date) -> pd.DataFrame:
             cast(date_trunc('month', transaction_date) as date) as month,
             category,
             sum(amount) as spend,
-            count(*) as orders
+            count(distinct order_id) as orders
         from marts.transactions
         where transaction_date > ?
         group by 1, 2

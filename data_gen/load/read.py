@@ -52,7 +52,8 @@ def read_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Yield batches with `spec.arrow_schema()`; raise LoadError on any structural problem.
 
-    `loaded_at` fills `_loaded_at_utc` when the file has no such column.
+    `loaded_at` fills `_loaded_at_utc` when the file has no such column; an optional column the
+    file lacks (`spec.optional_columns`, e.g. `order_id`) is NULL in every row.
     The generator raises LoadError("... no data rows") after the last batch if there were none.
     """
     check_regular_file(path)
@@ -124,6 +125,9 @@ def _finish(
     for name in spec.file_columns:
         if name == LOADED_AT and name not in table.column_names:
             arrays.append(pa.repeat(pa.scalar(loaded_at, pa.string()), rows))
+            continue
+        if name in spec.optional_columns and name not in table.column_names:
+            arrays.append(pa.nulls(rows, pa.string()))
             continue
         column = as_text(file_name, table.column(name), name, first_row, name in spec.date_columns)
         has_nul = pc.match_substring(column, "\x00")

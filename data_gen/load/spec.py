@@ -49,6 +49,7 @@ class TableSpec:
     table: str
     columns: tuple[str, ...]
     date_columns: tuple[str, ...] = ()
+    optional_columns: tuple[str, ...] = ()  # may be absent from a file; then NULL in every row
 
     @property
     def qualified(self) -> str:
@@ -57,13 +58,13 @@ class TableSpec:
 
     @property
     def file_columns(self) -> tuple[str, ...]:
-        """Columns a file may carry: the business columns plus the optional `_loaded_at_utc`."""
-        return (*self.columns, LOADED_AT)
+        """Columns a file may carry: the required and optional business columns and `_loaded_at_utc`."""
+        return (*self.columns, *self.optional_columns, LOADED_AT)
 
     @property
     def output_columns(self) -> tuple[str, ...]:
         """Columns of the raw table, in contract order."""
-        return (*self.columns, LOADED_AT, SOURCE_FILE, SOURCE_ROW)
+        return (*self.file_columns, SOURCE_FILE, SOURCE_ROW)
 
     def arrow_schema(self) -> pa.Schema:
         """Arrow schema of the batches handed to the writers (all text, row number int64)."""
@@ -81,14 +82,16 @@ TRANSACTIONS = TableSpec(
     schema="web",
     table="transactions",
     columns=("contact_id", "id", "transaction_date", "amount", "item_count", "category"),
+    optional_columns=("order_id",),  # order lines: lines of one order share it (absent: one line = one order)
 )
 
 
 def check_header(file_name: str, names: list[str], spec: TableSpec) -> None:
     """Raise LoadError unless `names` (already trimmed) are exactly the allowed columns.
 
-    At most MAX_COLUMNS columns; every business column is required, `_loaded_at_utc` is
-    optional, order is free, names are case-sensitive, and a name may not appear twice.
+    At most MAX_COLUMNS columns; every business column except `spec.optional_columns` is
+    required, `_loaded_at_utc` is optional, order is free, names are case-sensitive, and a name
+    may not appear twice.
     Messages quote at most two names, each cut to MAX_NAME_CHARS.
     """
     if len(names) > MAX_COLUMNS:

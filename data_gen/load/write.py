@@ -229,8 +229,13 @@ def _swap_postgres(cur: psycopg2.extensions.cursor, spec: TableSpec) -> None:
     )
     row = cur.fetchone()
     if row and row[0]:
+        columns = ", ".join(spec.output_columns)
+        for name in spec.optional_columns:  # a table loaded before the column existed gains it
+            cur.execute(f"alter table {spec.qualified} add column if not exists {name} text")
         cur.execute(f"truncate table {spec.qualified}")
-        cur.execute(f"insert into {spec.qualified} select * from {spec.qualified}__loading")
+        cur.execute(
+            f"insert into {spec.qualified} ({columns}) select {columns} from {spec.qualified}__loading"
+        )
         cur.execute(f"drop table {spec.qualified}__loading")
     else:
         cur.execute(f"drop table if exists {spec.qualified}")

@@ -49,7 +49,8 @@ ranked as (
         *,
         row_number() over (
             partition by
-                raw_id, raw_contact_id, raw_transaction_date, raw_amount, raw_item_count, raw_category
+                raw_id, raw_contact_id, raw_transaction_date, raw_amount, raw_item_count, raw_category,
+                raw_order_id
             order by loaded_at nulls last, _source_file, _source_row_number
         ) as exact_duplicate_rank
 

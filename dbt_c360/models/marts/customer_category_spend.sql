@@ -14,7 +14,7 @@ final as (
         category,
         category_slug,
         sum(amount) as amount,
-        count(*) as order_count,
+        count(distinct order_id) as order_count,
         sum(item_count) as items_purchased,
         min(transaction_at) as first_purchase_at,
         max(transaction_at) as last_purchase_at

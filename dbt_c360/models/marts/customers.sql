@@ -41,7 +41,7 @@ customer_orders as (
         customer_id,
         min(transaction_date) as first_purchase_date,
         max(transaction_date) as last_purchase_date,
-        count(*) as order_count,
+        count(distinct order_id) as order_count,
         sum(item_count) as items_purchased,
         sum(amount) as total_spend,
         {%- for slug in category_slugs %}

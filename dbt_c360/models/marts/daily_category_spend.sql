@@ -20,7 +20,7 @@ final as (
         category,
         category_slug,
         sum(amount) as amount,
-        count(*) as order_count,
+        count(distinct order_id) as order_count,
         sum(item_count) as items_sold
 
     from transactions

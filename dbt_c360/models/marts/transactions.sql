@@ -37,6 +37,8 @@ final as (
 
     select
         transaction_id,
+        -- the order a line belongs to; without an order_id each transaction is its own order
+        coalesce(order_id, transaction_id) as order_id,
         contact_id as customer_id,
         transaction_at,
         cast(transaction_at as date) as transaction_date,

@@ -16,6 +16,7 @@ final as (
         raw_amount as amount,
         raw_item_count as item_count,
         raw_category as category,
+        raw_order_id as order_id,
         raw_loaded_at_utc as _loaded_at_utc,
         _source_file,
         _source_row_number,

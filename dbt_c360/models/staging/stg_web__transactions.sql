@@ -14,6 +14,7 @@ renamed as (
         -- ids
         nullif(trim(id), '') as transaction_id,
         nullif(trim(contact_id), '') as contact_id,
+        nullif(trim(order_id), '') as order_id,
 
         -- facts
         {{ c360.as_timestamp_utc('transaction_date') }} as transaction_at,
@@ -33,6 +34,7 @@ renamed as (
         amount as raw_amount,
         item_count as raw_item_count,
         category as raw_category,
+        order_id as raw_order_id,
         _loaded_at_utc as raw_loaded_at_utc
 
     from source

@@ -1,4 +1,4 @@
--- first/last purchase dates, order_count and total_spend of customers equal a fresh
+-- first/last purchase dates, order_count (distinct orders) and total_spend of customers equal a fresh
 -- aggregation of the transaction fact; first <= last.
 with
 
@@ -14,7 +14,7 @@ facts as (
         customer_id,
         min(transaction_date) as first_purchase_date,
         max(transaction_date) as last_purchase_date,
-        count(*) as order_count,
+        count(distinct order_id) as order_count,
         sum(amount) as total_spend
 
     from {{ ref('transactions') }}

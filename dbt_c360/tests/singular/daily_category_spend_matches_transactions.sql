@@ -1,5 +1,6 @@
--- daily_category_spend is transactions re-aggregated: per category, the same spend, orders and
--- items in total. Returns the categories where the two disagree.
+-- daily_category_spend is transactions re-aggregated: per category, the same spend and items in
+-- total, and as many orders as distinct (order, day) pairs (an order counts once on each day it
+-- has a line in the category). Returns the categories where the two disagree.
 with
 
 transactions as (
@@ -14,16 +15,36 @@ daily as (
 
 ),
 
-from_transactions as (
+order_days as (
+
+    select distinct category_slug, transaction_date, order_id
+    from transactions
+
+),
+
+orders_per_category as (
 
     select
         category_slug,
-        sum(amount) as amount,
-        count(*) as order_count,
-        sum(item_count) as items_sold
+        count(*) as order_count
+
+    from order_days
+    group by category_slug
+
+),
+
+from_transactions as (
+
+    select
+        transactions.category_slug,
+        sum(transactions.amount) as amount,
+        max(orders_per_category.order_count) as order_count,
+        sum(transactions.item_count) as items_sold
 
     from transactions
-    group by category_slug
+    inner join orders_per_category
+        on transactions.category_slug = orders_per_category.category_slug
+    group by transactions.category_slug
 
 ),
 
