@@ -35,7 +35,8 @@ watermark as (
 
 final as (
 
-    select
+    -- noqa: ST06 is for the contract's column order (transaction_id, order_id, ...)
+    select  -- noqa: ST06
         transaction_id,
         -- the order a line belongs to; without an order_id each transaction is its own order
         coalesce(order_id, transaction_id) as order_id,

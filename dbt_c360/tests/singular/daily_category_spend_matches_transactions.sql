@@ -17,7 +17,10 @@ daily as (
 
 order_days as (
 
-    select distinct category_slug, transaction_date, order_id
+    select distinct
+        category_slug,
+        transaction_date,
+        order_id
     from transactions
 
 ),
