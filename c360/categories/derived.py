@@ -60,13 +60,18 @@ def render_metrics(categories: Sequence[Category]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def _amount_column(category: Category, indent: str) -> list[str]:
+    """The name and shared description of a `<slug>_amount` column entry."""
+    return [f"{indent}- name: {category.slug}_amount",
+            f"{indent}  description: '{{{{ doc(\"category_amount\") }}}}'"]
+
+
 def marts_columns(categories: Sequence[Category], indent: str) -> list[str]:
     """`customers`' `<slug>_amount` entries: doc, no PII, not_null."""
     lines: list[str] = []
     for c in categories:
         lines += [
-            f"{indent}- name: {c.slug}_amount",
-            f"{indent}  description: '{{{{ doc(\"category_amount\") }}}}'",
+            *_amount_column(c, indent),
             f"{indent}  config:",
             f"{indent}    meta: {{pii: none}}",
             f"{indent}  data_tests:",
@@ -79,11 +84,7 @@ def share_columns(categories: Sequence[Category], indent: str) -> list[str]:
     """`partner_customers`' `<slug>_amount` entries: doc and the PII classification (none)."""
     lines: list[str] = []
     for c in categories:
-        lines += [
-            f"{indent}- name: {c.slug}_amount",
-            f"{indent}  description: '{{{{ doc(\"category_amount\") }}}}'",
-            f"{indent}  config: {{meta: {{pii: none}}}}",
-        ]
+        lines += [*_amount_column(c, indent), f"{indent}  config: {{meta: {{pii: none}}}}"]
     return lines
 
 
