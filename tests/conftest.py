@@ -8,13 +8,16 @@ expensive (~20-40 s each), so the built warehouses are session-scoped and shared
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import duckdb
@@ -75,6 +78,17 @@ class Warehouse:
             frame = pd.DataFrame(cur.fetchall(), columns=columns)
         con.close()
         return frame
+
+
+def import_script(name: str) -> ModuleType:
+    """`scripts/<name>.py` imported as a module (scripts/ is not a package)."""
+    path = config.REPO_ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @contextmanager

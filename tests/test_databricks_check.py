@@ -7,22 +7,19 @@ on manifests shaped like dbt's.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import import_script
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "databricks_compile.py"
 
 
 @pytest.fixture(scope="module")
 def check() -> Any:
-    spec = importlib.util.spec_from_file_location("databricks_compile", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script("databricks_compile")
 
 
 def manifest(macros: list[str], nodes: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:

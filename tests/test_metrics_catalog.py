@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -12,6 +10,7 @@ import pytest
 import yaml
 
 from c360 import config
+from tests.conftest import import_script
 from tests.metrics_expected import NAMED_METRICS
 
 SEMANTIC_DIR = config.REPO_ROOT / "semantic_models"
@@ -31,13 +30,7 @@ REQUIRED_DIMENSIONS = {
 @pytest.fixture(scope="module")
 def generator() -> ModuleType:
     """scripts/gen_category_metrics.py imported as a module."""
-    path = config.REPO_ROOT / "scripts" / "gen_category_metrics.py"
-    spec = importlib.util.spec_from_file_location("gen_category_metrics", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_script("gen_category_metrics")
 
 
 def _yaml_docs() -> dict[str, list[dict]]:

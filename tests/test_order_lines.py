@@ -13,8 +13,6 @@ order_id = basket_id) checks orders per household against pandas.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +25,7 @@ from tests.conftest import (
     Warehouse,
     build_warehouse,
     duckdb_warehouse,
+    import_script,
     new_pg_database,
     pg_warehouse,
 )
@@ -144,13 +143,7 @@ def test_a_file_without_order_id_makes_every_transaction_an_order(
 
 def _completejourney_script() -> ModuleType:
     """scripts/completejourney_raw.py imported as a module."""
-    path = config.REPO_ROOT / "scripts" / "completejourney_raw.py"
-    spec = importlib.util.spec_from_file_location("completejourney_raw", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_script("completejourney_raw")
 
 
 def completejourney_dir(out: Path) -> Path:
