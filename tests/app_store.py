@@ -8,6 +8,7 @@ statuses; `free_port()` and `served_app()` are for the browser tests' server.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pandas as pd
 import psycopg2
 import psycopg2.extras
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from c360 import config
 
@@ -187,3 +189,33 @@ def _healthy(url: str) -> bool:
             return response.read().strip() == b"ok"
     except OSError:
         return False
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The flags this machine needs (no sandbox as root; no background connections, which the closed
+# network would refuse).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def system_chromium() -> Iterator[Browser]:
+    """Headless system Chromium for a pytest fixture (never `playwright install`); fails under
+    CI=true and skips elsewhere when it is missing."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()

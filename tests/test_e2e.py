@@ -11,14 +11,13 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from app_store import served_app
+from app_store import served_app, system_chromium
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_app_helpers import APP_TEST_SALT, expected_ref
 
@@ -26,16 +25,6 @@ from c360 import config
 from c360.dbt_runner import run_dbt
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = config.REPO_ROOT / "tests" / "artifacts"
 DOCS_SHOTS = config.REPO_ROOT / "docs" / "screenshots"
 MAX_DOC_BYTES = 150_000
@@ -69,17 +58,7 @@ def app_url(duckdb_warehouse_generated: Any, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless system Chromium (never `playwright install`)."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    yield from system_chromium()
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from app_store import served_app
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from app_store import served_app, system_chromium
+from playwright.sync_api import Browser, Page, Route
 from test_app_helpers import APP_TEST_SALT
 from untrusted_store import (
     EVIL_HOST,
@@ -28,8 +27,6 @@ from untrusted_store import (
 )
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PATHS = ("", "/customer", "/segments", "/data_quality", "/recommendations", "/metrics_explorer")
 # Every link and image (and any other element with a URL attribute) whose target host is evil.example;
 # links back to the app itself carry the payload in their query string and are fine.
@@ -69,16 +66,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     """Headless system Chromium (never `playwright install`)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    yield from system_chromium()
 
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
