@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,10 +72,22 @@ def test_mf_query_through_the_wrapper(engine: str, request: pytest.FixtureReques
     # Every named metric through `mf query` gives what the Python client gives (the client's
     # values are checked against pandas in test_metrics_values.py).
     all_csv = tmp_path / "all.csv"
-    _run_mf(warehouse, target_path, ["query", "--metrics", ",".join(NAMED_METRICS),
-                                     "--group-by", "metric_time__month", "--decimals", "10",
-                                     "--csv", str(all_csv)],
-            skip_parse=True)
+    _run_mf(
+        warehouse,
+        target_path,
+        [
+            "query",
+            "--metrics",
+            ",".join(NAMED_METRICS),
+            "--group-by",
+            "metric_time__month",
+            "--decimals",
+            "10",
+            "--csv",
+            str(all_csv),
+        ],
+        skip_parse=True,
+    )
     via_cli = pd.read_csv(all_csv)
     via_cli["metric_time__month"] = pd.to_datetime(via_cli["metric_time__month"]).astype("datetime64[us]")
     via_client = client_for(warehouse).query(NAMED_METRICS, time_grain="month")
@@ -87,3 +101,83 @@ def test_wrapper_refuses_spark(monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
     monkeypatch.setenv("DBT_TARGET", "spark")
     assert mf.main(["list", "metrics"]) == 2
     assert "no adapter for DBT_TARGET=spark" in capsys.readouterr().err
+
+
+def _project_copy(root: Path) -> Path:
+    """dbt_c360 and the semantic models copied under `root` (so a test can edit them)."""
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml")
+    shutil.copytree(config.DBT_PROJECT_DIR, root / config.DBT_PROJECT_DIR.name, ignore=ignore)
+    shutil.copytree(config.REPO_ROOT / "semantic_models", root / "semantic_models")
+    return root / config.DBT_PROJECT_DIR.name
+
+
+def test_mf_parses_only_when_the_project_changed(
+    duckdb_warehouse_generated: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = duckdb_warehouse_generated
+    project = _project_copy(tmp_path / "repo")
+    target_path = tmp_path / "target"
+    for name, value in {**warehouse.env, "DBT_TARGET_PATH": str(target_path)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("C360_MF_SKIP_PARSE", raising=False)
+    manifest = target_path / "semantic_manifest.json"
+
+    def query(label: str) -> pd.DataFrame:
+        out_csv = tmp_path / f"{label}.csv"
+        args = ["query", "--metrics", "total_spend", "--group-by", "metric_time__month"]
+        assert mf.run([*args, "--csv", str(out_csv)], project_dir=project) == 0
+        return pd.read_csv(out_csv).sort_values("metric_time__month", ignore_index=True)
+
+    first = query("first")  # fresh target dir: parses
+    parsed_at = manifest.stat().st_mtime_ns
+    second = query("second")  # nothing changed: no parse, the same manifest and answer
+    assert manifest.stat().st_mtime_ns == parsed_at
+    pd.testing.assert_frame_equal(first, second)
+    tx = read_marts(warehouse).transactions
+    expected = tx.groupby(truncate(tx["transaction_at"], "month"))["amount"].sum()
+    months = pd.to_datetime(second["metric_time__month"]).astype("datetime64[us]")
+    assert list(months) == list(expected.sort_index().index)
+    assert second["total_spend"].to_numpy() == pytest.approx(expected.sort_index().to_numpy(), rel=1e-9)
+
+    # An edited semantic YAML (a metric's label) is parsed again, and mf sees the edit.
+    metrics_yml = project.parent / "semantic_models" / "metrics.yml"
+    text = metrics_yml.read_text(encoding="utf-8")
+    label = "label: Total spend"
+    assert label in text
+    metrics_yml.write_text(text.replace(label, "label: Total spend (edited)", 1), encoding="utf-8")
+    query("edited")
+    assert manifest.stat().st_mtime_ns != parsed_at
+    assert "Total spend (edited)" in manifest.read_text(encoding="utf-8")
+    parsed_at = manifest.stat().st_mtime_ns
+    query("edited_again")
+    assert manifest.stat().st_mtime_ns == parsed_at
+
+    # Another DBT_TARGET is parsed again: the manifest then names the Postgres database.
+    monkeypatch.setenv("DBT_TARGET", "postgres")
+    monkeypatch.setenv("C360_PG_DB", "c360_mf_parse_check")
+    assert mf.run(["list", "metrics"], project_dir=project) == 0
+    assert manifest.stat().st_mtime_ns != parsed_at
+    databases = {m["node_relation"]["database"] for m in json.loads(manifest.read_text())["semantic_models"]}
+    assert databases == {"c360_mf_parse_check"}
+
+
+def test_parse_inputs_hash_follows_what_parse_reads(tmp_path: Path) -> None:
+    project = _project_copy(tmp_path / "repo")
+    env = {"DBT_TARGET": "duckdb", "DBT_PROFILES_DIR": str(project), "C360_DUCKDB_PATH": "/a.duckdb"}
+    base = mf.parse_inputs_hash(env, project)
+    assert mf.parse_inputs_hash(dict(env), project) == base
+    # Variables dbt does not read, and secrets, leave the hash alone.
+    assert mf.parse_inputs_hash({**env, "C360_UNRELATED": "x", "C360_PG_PASSWORD": "y"}, project) == base
+    # The target, a variable the profile reads, a macro, dbt_project.yml's vars, semantic YAML do not.
+    changed = [
+        mf.parse_inputs_hash({**env, "DBT_TARGET": "postgres"}, project),
+        mf.parse_inputs_hash({**env, "C360_DUCKDB_PATH": "/b.duckdb"}, project),
+    ]
+    for edited in ("macros/engine/age_in_years.sql", "dbt_project.yml", "../semantic_models/metrics.yml"):
+        path = project / edited
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original + "\n", encoding="utf-8")
+        changed.append(mf.parse_inputs_hash(env, project))
+        path.write_text(original, encoding="utf-8")
+    assert mf.parse_inputs_hash(env, project) == base
+    assert len({base, *changed}) == len(changed) + 1
