@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench import probes
+from bench.mf_cli import mf_cli_row
 from bench.report import Row, write_report
 from bench.stages import StageResult, dbt_command, python_stage, run_stage, stage_env
 from c360 import config
@@ -84,6 +85,7 @@ def bench_scale(scale: int, targets: list[str], root: Path, seed: int,
         metrics = python_stage("metric query", probes.metric_latency_code(), env)
         rows.append(Row("metric query, warm (client vs raw SQL)", scale, target,
                         *probes.parse_metric_output(metrics)))
+        rows.append(mf_cli_row(scale, target, env))
         app = python_stage("app pages", probes.app_render_code(), env)
         rows.extend(Row(f"app page `{page}`, warm", scale, target, seconds, "", app.peak_mb, note)
                     for page, seconds, note in probes.parse_app_output(app.output))

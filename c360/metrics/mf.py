@@ -44,7 +44,7 @@ _ENV_VAR_CALL = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 _SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET", re.IGNORECASE)
 
 
-def _bin(name: str) -> str:
+def console_script(name: str) -> str:
     """The console script `name` of the running interpreter's environment."""
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.exists() else name
@@ -140,7 +140,7 @@ def parse_if_changed(env: dict[str, str], target_path: Path, project_dir: Path) 
 def parse(env: dict[str, str], project_dir: Path = config.DBT_PROJECT_DIR) -> None:
     """`dbt parse` for the environment's target so the semantic manifest matches it."""
     command = [
-        _bin("dbt"),
+        console_script("dbt"),
         "parse",
         "--quiet",
         "--project-dir",
@@ -153,7 +153,7 @@ def parse(env: dict[str, str], project_dir: Path = config.DBT_PROJECT_DIR) -> No
         raise RuntimeError(f"dbt parse failed (exit {result.returncode}) for DBT_TARGET={env['DBT_TARGET']}")
 
 
-def _shim_project(root: Path, target_path: Path, project_dir: Path) -> Path:
+def shim_project(root: Path, target_path: Path, project_dir: Path) -> Path:
     """A project dir under `root` mirroring `project_dir` by symlinks, with `target` -> target_path."""
     project = root / project_dir.name
     project.mkdir()
@@ -186,13 +186,13 @@ def run(args: Sequence[str], *, skip_parse: bool = False, project_dir: Path = co
     env["DBT_TARGET_PATH"] = str(target_path)
     if not skip_parse:
         parse_if_changed(env, target_path, project_dir)
-    mf = [_bin("mf"), *args]
+    mf = [console_script("mf"), *args]
     default_target = (project_dir / "target").resolve()
     if target_path.resolve() == default_target:
         env["DBT_PROJECT_DIR"] = str(project_dir)
         return subprocess.run(mf, env=env, cwd=project_dir, check=False).returncode
     with tempfile.TemporaryDirectory(prefix="c360_mf_") as tmp:
-        project = _shim_project(Path(tmp), target_path, project_dir)
+        project = shim_project(Path(tmp), target_path, project_dir)
         env["DBT_PROJECT_DIR"] = str(project)
         return subprocess.run(mf, env=env, cwd=project, check=False).returncode
 
