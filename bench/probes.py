@@ -55,7 +55,7 @@ from c360.warehouse import Warehouse
 warehouse = Warehouse.from_env()
 if warehouse.engine == "duckdb":
     import duckdb
-    con = duckdb.connect(str(warehouse.duckdb_path))
+    con = duckdb.connect(str(warehouse.duckdb_path), config=warehouse.duckdb_config())
     def run(q):
         return con.execute(q).fetchall()
 else:

@@ -35,6 +35,46 @@ class PgSettings:
         )
 
 
+# Bounds of every DuckDB connection (dbt's through profiles.yml, the loader's, the warehouse's).
+# 4GB + 2 threads keep a 1M-customer `dbt build` (19 GB unbounded) under 8 GB peak: DuckDB
+# spills joins, aggregates and sorts to the temp directory instead. profiles.yml repeats
+# these defaults for a bare `dbt` call (tests/test_dbt_duckdb_settings.py checks they agree).
+DUCKDB_MEMORY_LIMIT = "4GB"
+DUCKDB_THREADS = 2
+
+
+@dataclass(frozen=True)
+class DuckDbSettings:
+    """DuckDB's `memory_limit`, `threads` and spill directory (`temp_directory`).
+
+    `temp_directory` None means DuckDB's own default, `<database file>.tmp`.
+    """
+
+    memory_limit: str
+    threads: int
+    temp_directory: Path | None
+
+    def connect_config(self, database: Path) -> dict[str, str]:
+        """The `config=` of `duckdb.connect` for the database file `database`."""
+        spill = self.temp_directory or database.with_name(database.name + ".tmp")
+        return {"memory_limit": self.memory_limit, "threads": str(self.threads), "temp_directory": str(spill)}
+
+
+def duckdb_settings(env: Mapping[str, str] | None = None) -> DuckDbSettings:
+    """`C360_DUCKDB_MEMORY_LIMIT` / `_THREADS` / `_TEMP_DIR` in `env` (default the process env)."""
+    values = os.environ if env is None else env
+    threads = values.get("C360_DUCKDB_THREADS") or str(DUCKDB_THREADS)
+    if not threads.isdigit() or int(threads) < 1:
+        raise ValueError(f"C360_DUCKDB_THREADS={threads!r} is not a positive whole number")
+    temp = values.get("C360_DUCKDB_TEMP_DIR")
+    temp_path = None if not temp else Path(temp) if Path(temp).is_absolute() else REPO_ROOT / temp
+    return DuckDbSettings(
+        memory_limit=values.get("C360_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT,
+        threads=int(threads),
+        temp_directory=temp_path,
+    )
+
+
 def target(env: Mapping[str, str] | None = None) -> str:
     """The engine chosen by `DBT_TARGET` (default `duckdb`) in `env` (default the process env)."""
     value = (os.environ if env is None else env).get("DBT_TARGET", "duckdb").strip().lower()
@@ -82,6 +122,11 @@ def dbt_env() -> dict[str, str]:
     env["DBT_TARGET"] = target()
     env["C360_DUCKDB_PATH"] = str(duckdb_path())
     env["C360_SPARK_DIR"] = str(spark_dir())
+    duck = duckdb_settings()
+    env["C360_DUCKDB_MEMORY_LIMIT"] = duck.memory_limit
+    env["C360_DUCKDB_THREADS"] = str(duck.threads)
+    if duck.temp_directory is not None:  # unset: the profile spills beside C360_DUCKDB_PATH
+        env["C360_DUCKDB_TEMP_DIR"] = str(duck.temp_directory)
     env.setdefault("DBT_PROFILES_DIR", str(DBT_PROJECT_DIR))
     return env
 

@@ -77,6 +77,7 @@ class Warehouse:
     duckdb_path: Path | None = None
     pg: config.PgSettings | None = None
     version: float = 0.0
+    duckdb_settings: config.DuckDbSettings | None = None  # None: from the environment when opened
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Warehouse:
@@ -101,7 +102,8 @@ class Warehouse:
         if engine == "postgres":
             return cls("postgres", pg=config.pg_settings(env))
         path = config.duckdb_path(env)
-        return cls("duckdb", duckdb_path=path, version=_file_version(path))
+        settings = config.duckdb_settings(env)
+        return cls("duckdb", duckdb_path=path, version=_file_version(path), duckdb_settings=settings)
 
     def describe(self) -> str:
         """A short human description (no password)."""
@@ -109,6 +111,11 @@ class Warehouse:
             return f"DuckDB `{self.duckdb_path}`"
         assert self.pg is not None
         return f"Postgres `{self.pg.host}:{self.pg.port}/{self.pg.dbname}`"
+
+    def duckdb_config(self) -> dict[str, str]:
+        """`duckdb.connect(config=...)` for this file: memory limit, threads, spill directory."""
+        assert self.duckdb_path is not None
+        return (self.duckdb_settings or config.duckdb_settings()).connect_config(self.duckdb_path)
 
     def require(self) -> Warehouse:
         """This warehouse, or `WarehouseMissing` when its DuckDB file does not exist."""
@@ -173,17 +180,23 @@ def _query_failed(exc: BaseException) -> QueryFailed:
 
 # --------------------------------------------------------------------------- DuckDB
 @contextmanager
-def duckdb_reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def duckdb_reader(
+    path: Path, settings: config.DuckDbSettings | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only DuckDB connection, closed on exit; retries while a writer holds the lock.
+
+    The connection has the memory limit, threads and spill directory of `settings` (default
+    `c360.config.duckdb_settings()`), the same as dbt's and the loader's.
 
     Raises `WarehouseMissing` (no such file, not a DuckDB file) or `WarehouseBusyError` (still
     locked after `DUCKDB_LOCK_RETRIES` attempts `DUCKDB_LOCK_WAIT_SECONDS` apart).
     """
     if not path.exists():
         raise WarehouseMissing(f"No DuckDB warehouse at `{path}`. {BUILD_HINT}")
+    bounds = (settings or config.duckdb_settings()).connect_config(path)
     for attempt in range(DUCKDB_LOCK_RETRIES):
         try:
-            con = duckdb.connect(str(path), read_only=True)
+            con = duckdb.connect(str(path), read_only=True, config=bounds)
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
@@ -202,8 +215,9 @@ def duckdb_reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def _on_duckdb(path: Path, run: Callable[[duckdb.DuckDBPyConnection], _Result]) -> _Result:
-    with duckdb_reader(path) as con:
+def _on_duckdb(wh: Warehouse, run: Callable[[duckdb.DuckDBPyConnection], _Result]) -> _Result:
+    assert wh.duckdb_path is not None
+    with duckdb_reader(wh.duckdb_path, wh.duckdb_settings) as con:
         try:
             return run(con)
         except duckdb.CatalogException as exc:
@@ -269,7 +283,7 @@ def query(wh: Warehouse, sql: str, params: Sequence[Any] = (), times: bool = Fal
     """Run one read-only query with bound `?` parameters; a normalised DataFrame (see `normalise`)."""
     if wh.engine == "duckdb":
         assert wh.duckdb_path is not None
-        frame = _on_duckdb(wh.duckdb_path, lambda con: con.execute(sql, list(params)).df())
+        frame = _on_duckdb(wh, lambda con: con.execute(sql, list(params)).df())
     elif wh.engine == "postgres":
         assert wh.pg is not None
         columns, rows = _pg_rows(wh.pg, sql, params)
@@ -284,7 +298,7 @@ def query_arrow(wh: Warehouse, sql: str, params: Sequence[Any] = ()) -> pa.Table
     if wh.engine == "duckdb":
         assert wh.duckdb_path is not None
         bound = list(params) or None
-        return _on_duckdb(wh.duckdb_path, lambda con: con.sql(sql, params=bound).to_arrow_table())
+        return _on_duckdb(wh, lambda con: con.sql(sql, params=bound).to_arrow_table())
     if wh.engine != "postgres":
         raise WarehouseError(f"Reading the warehouse needs DuckDB or Postgres, not `{wh.engine}`.")
     assert wh.pg is not None

@@ -52,14 +52,15 @@ class _Guarded:
             raise
 
 
-def write_duckdb(path: Path, sources: list[BatchSource]) -> dict[str, int]:
+def write_duckdb(path: Path, sources: list[BatchSource], settings: dict[str, str]) -> dict[str, int]:
     """Load every source into DuckDB at `path`; returns rows per qualified table name.
 
-    The file is opened only for the duration of the load (DuckDB allows one writer).
+    The file is opened only for the duration of the load (DuckDB allows one writer), with the
+    memory limit, threads and spill directory in `settings` (`Warehouse.duckdb_config()`).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    with duckdb.connect(str(path)) as con:
+    with duckdb.connect(str(path), config=settings) as con:
         con.execute("set enable_progress_bar = false")  # the loader prints its own progress
         _drop_stale_duckdb(con, sources)
         try:
@@ -246,6 +247,6 @@ def write_warehouse(warehouse: Warehouse, sources: list[BatchSource]) -> dict[st
     """Load every source into `warehouse` (its own read-write path, same settings type as the readers)."""
     if warehouse.engine == "duckdb":
         assert warehouse.duckdb_path is not None
-        return write_duckdb(warehouse.duckdb_path, sources)
+        return write_duckdb(warehouse.duckdb_path, sources, warehouse.duckdb_config())
     assert warehouse.pg is not None
     return write_postgres(warehouse.pg, sources)
