@@ -95,7 +95,7 @@ eval-recs: setup ## Offline evaluation of the recommender vs baselines (ARGS="--
 share: setup ## Export partner-safe share models (k-anonymous, salted keys) to SHARE_OUT after make build
 	$(PY) -m c360.share.cli --out $(SHARE_OUT) --k $(K_ANONYMITY)
 
-mf: setup ## MetricFlow on DBT_TARGET, e.g. make mf ARGS="query --metrics total_spend"
+mf: setup ## MetricFlow on DBT_TARGET (dbt parse only when the project changed), e.g. make mf ARGS="query --metrics total_spend"
 	$(PY) -m c360.metrics.mf $(ARGS)
 
 screenshots: setup ## Refresh docs/screenshots from the browser test
