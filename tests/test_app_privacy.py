@@ -169,3 +169,28 @@ def test_data_quality_tables_show_id_surrogates_not_ids(demo_db: Path, use_db, m
     at = open_page(PAGES[3])
     cells = {str(v) for frame in at.dataframe for v in frame.value.to_numpy().ravel()}
     assert raw <= cells
+
+
+def _page_whose_data_problem_quotes_a_payload() -> None:
+    """An AppTest script: a page body failing with a WarehouseError that quotes untrusted text."""
+    from untrusted_store import LINK
+
+    from c360.app.ui import guarded
+    from c360.warehouse import WarehouseError
+
+    def body() -> None:
+        raise WarehouseError(f"No customer matches {LINK} <img src=x>; run `make build` first.")
+
+    guarded(body)
+
+
+def test_page_guard_shows_quoted_values_as_plain_text() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_page_whose_data_problem_quotes_a_payload).run()
+    assert not at.exception and len(at.info) == 1
+    source = str(at.info[0].value)
+    assert EVIL_HOST not in source
+    assert "<img" not in source.replace("\\<", "")  # only as the escaped text \<img
+    assert "`make build`" in source  # the command to run stays code
+    assert unescape_markdown(source) == f"No customer matches {LINK} <img src=x>; run `make build` first."
