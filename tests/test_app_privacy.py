@@ -9,6 +9,7 @@ text reads back as the payload. The browser test (tests/test_e2e_untrusted.py) c
 
 from __future__ import annotations
 
+import shutil
 import string
 from pathlib import Path
 
@@ -194,3 +195,14 @@ def test_page_guard_shows_quoted_values_as_plain_text() -> None:
     assert "<img" not in source.replace("\\<", "")  # only as the escaped text \<img
     assert "`make build`" in source  # the command to run stays code
     assert unescape_markdown(source) == f"No customer matches {LINK} <img src=x>; run `make build` first."
+
+
+def test_sidebar_shows_the_warehouse_path_as_plain_text(untrusted_db: Path, use_db, tmp_path: Path) -> None:
+    # the path is shown as code; a backtick in it must not end the code span and let a link render
+    strange = tmp_path / "a`[Verify](http:evil.example)`b.duckdb"
+    shutil.copy(untrusted_db, strange)
+    use_db(strange)
+    at = open_page(PAGES[0])
+    captions = [str(c.value) for c in at.caption if str(c.value).startswith("Warehouse:")]
+    assert len(captions) == 1
+    assert EVIL_HOST not in captions[0]
