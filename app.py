@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from c360.app.pii import show_pii
-from c360.app.ui import refresh_button, warehouse
+from c360.app.ui import md_escape_message, refresh_button, warehouse
 from c360.warehouse import WarehouseError
 
 # An emoji favicon is an inline SVG; a `:material/...:` favicon would be fetched from
@@ -30,7 +30,7 @@ navigation = st.navigation(
 with st.sidebar:
     refresh_button()
     try:
-        st.caption(f"Warehouse: {warehouse().describe()}")
+        st.caption(f"Warehouse: {md_escape_message(warehouse().describe())}")
     except WarehouseError:
         st.caption("Warehouse: not built yet")
     st.caption("PII: shown (C360_SHOW_PII=1)" if show_pii() else "PII: masked (set C360_SHOW_PII=1 to show)")

@@ -120,7 +120,7 @@ def audience_builder() -> None:
         icon=":material/download:",
         disabled=size["customers"] == 0,
         on_click="ignore",
-        help="customer_key = sha256(customer_id)"
+        help="partner_key = sha256(share salt || customer_id), as in the partner share"
         + ("; raw ids included (C360_SHOW_PII=1)" if reveal else ""),
     )
 

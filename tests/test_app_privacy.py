@@ -9,6 +9,7 @@ text reads back as the payload. The browser test (tests/test_e2e_untrusted.py) c
 
 from __future__ import annotations
 
+import shutil
 import string
 from pathlib import Path
 
@@ -169,3 +170,39 @@ def test_data_quality_tables_show_id_surrogates_not_ids(demo_db: Path, use_db, m
     at = open_page(PAGES[3])
     cells = {str(v) for frame in at.dataframe for v in frame.value.to_numpy().ravel()}
     assert raw <= cells
+
+
+def _page_whose_data_problem_quotes_a_payload() -> None:
+    """An AppTest script: a page body failing with a WarehouseError that quotes untrusted text."""
+    from untrusted_store import LINK
+
+    from c360.app.ui import guarded
+    from c360.warehouse import WarehouseError
+
+    def body() -> None:
+        raise WarehouseError(f"No customer matches {LINK} <img src=x>; run `make build` first.")
+
+    guarded(body)
+
+
+def test_page_guard_shows_quoted_values_as_plain_text() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_page_whose_data_problem_quotes_a_payload).run()
+    assert not at.exception and len(at.info) == 1
+    source = str(at.info[0].value)
+    assert EVIL_HOST not in source
+    assert "<img" not in source.replace("\\<", "")  # only as the escaped text \<img
+    assert "`make build`" in source  # the command to run stays code
+    assert unescape_markdown(source) == f"No customer matches {LINK} <img src=x>; run `make build` first."
+
+
+def test_sidebar_shows_the_warehouse_path_as_plain_text(untrusted_db: Path, use_db, tmp_path: Path) -> None:
+    # the path is shown as code; a backtick in it must not end the code span and let a link render
+    strange = tmp_path / "a`[Verify](http:evil.example)`b.duckdb"
+    shutil.copy(untrusted_db, strange)
+    use_db(strange)
+    at = open_page(PAGES[0])
+    captions = [str(c.value) for c in at.caption if str(c.value).startswith("Warehouse:")]
+    assert len(captions) == 1
+    assert EVIL_HOST not in captions[0]

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 from app_store import write_artifacts, write_duckdb
-from test_app_helpers import PAGES, dollars, frame_with, infos, metric, open_page, sql, texts
+from test_app_helpers import APP_TEST_SALT, PAGES, dollars, frame_with, infos, metric, open_page, sql, texts
 from test_app_support import demo_frames
 
 from c360.app import data as app_data
@@ -46,7 +46,7 @@ def test_audience_size_follows_the_filters(demo_db: Path, use_db) -> None:
     assert metric(at, "Audience spend") == dollars(spend)
 
 
-def test_audience_export_carries_hashed_ids_only(demo_db: Path, use_db) -> None:
+def test_audience_export_carries_salted_partner_keys_only(demo_db: Path, use_db) -> None:
     use_db(demo_db)
     audience = app_data.AudienceFilter(segments=("Champions",), states=("NSW", "VIC"))
     ids = [
@@ -59,7 +59,8 @@ def test_audience_export_carries_hashed_ids_only(demo_db: Path, use_db) -> None:
     ]
     hidden = pd.read_csv(io.BytesIO(app_data.audience_csv(current_warehouse(), audience, reveal=False)))
     assert set(hidden.columns) & {"customer_id", "email", "full_name", "address"} == set()
-    assert list(hidden["customer_key"]) == [hashlib.sha256(i.encode()).hexdigest() for i in ids]
+    keys = [hashlib.sha256((APP_TEST_SALT + i).encode()).hexdigest() for i in ids]
+    assert list(hidden["partner_key"]) == keys  # the share's salted key, not sha256(id)
     shown = pd.read_csv(io.BytesIO(app_data.audience_csv(current_warehouse(), audience, reveal=True)))
     assert list(shown["customer_id"]) == ids
 

@@ -57,10 +57,26 @@ def test_mask_frame_hides_every_pii_column_unless_revealed() -> None:
     assert mask_frame(frame, reveal=True).equals(frame)
 
 
-def test_export_hashes_ids() -> None:
-    out = export_frame(pd.DataFrame({"customer_id": ["a", "b~1"], "total_spend": [1.0, 2.0]}), reveal=False)
-    assert list(out.columns) == ["customer_key", "total_spend"]
-    assert list(out["customer_key"]) == [hashlib.sha256(b"a").hexdigest(), hashlib.sha256(b"b~1").hexdigest()]
+def test_export_carries_the_salted_partner_key() -> None:
+    frame = pd.DataFrame({"customer_id": ["a", "b~1"], "total_spend": [1.0, 2.0]})
+    out = export_frame(frame, reveal=False, salt="unit_salt_0123456789")
+    assert list(out.columns) == ["partner_key", "total_spend"]
+    expected = [hashlib.sha256(f"unit_salt_0123456789{cid}".encode()).hexdigest() for cid in ("a", "b~1")]
+    assert list(out["partner_key"]) == expected
+    # not the unsalted hash a reader could recompute from a guessed id
+    assert hashlib.sha256(b"a").hexdigest() not in set(out["partner_key"])
+    shown = export_frame(frame, reveal=True, salt="unit_salt_0123456789")
+    assert list(shown["customer_id"]) == ["a", "b~1"] and list(shown["partner_key"]) == expected
+
+
+def test_export_without_a_salt_says_what_to_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from c360.share import salt as share_salt
+
+    monkeypatch.delenv("C360_SHARE_SALT", raising=False)
+    monkeypatch.setattr(share_salt, "default_salt_file", lambda: tmp_path / "no_salt_here")
+    with pytest.raises(share_salt.SaltError, match="make share"):
+        export_frame(pd.DataFrame({"customer_id": ["a"]}), reveal=False)
+    assert not (tmp_path / "no_salt_here").exists()  # exporting never creates a salt
 
 
 @pytest.mark.parametrize("text", ["50%", "a_b", "x!y", "plain"])

@@ -80,7 +80,7 @@ def test_check_mode_exits_1_when_a_derived_file_is_stale(checkout: Path) -> None
     seed.write_text(seed.read_text(encoding="utf-8") + "Garden,garden,8\n", encoding="utf-8")
     stale = _run(checkout, command, {})
     assert stale.returncode == 1
-    for name in ("category_share_metrics.yml", "_marts__models.yml", "_share__models.yml"):
+    for name in ("category_share_metrics.yml", "_marts__models.yml"):
         assert name in stale.stderr
     assert _run(checkout, [sys.executable, "-m", "c360.categories", "--from-seed"], {}).returncode == 0
     assert _run(checkout, command, {}).returncode == 0

@@ -174,7 +174,8 @@ def test_audience_filter_and_hashed_csv_download(
         page.get_by_role("button", name="Download audience CSV").click()
     exported = pd.read_csv(download.value.path())
     assert "customer_id" not in exported.columns  # hashed ids only without C360_SHOW_PII=1
-    assert sorted(exported["customer_key"]) == sorted(hashlib.sha256(i.encode()).hexdigest() for i in ids)
+    expected = sorted(hashlib.sha256((APP_TEST_SALT + i).encode()).hexdigest() for i in ids)
+    assert sorted(exported["partner_key"]) == expected  # the share's salted key
     assert set(exported["rfm_segment"]) == {"Champions"}
 
 

@@ -2,7 +2,9 @@
 
 Everything is recomputed independently of the dbt macros: direct identifiers are read from the
 RAW contacts file with the csv module, k-anonymity is recounted with pandas, partner keys are
-recomputed with hashlib from marts.customers.
+recomputed with hashlib from marts.customers, each released value against the generalisations
+of the customer's own mart values (tests/share_delivery.py). The partner's linkage attack is
+tests/test_share_linkage.py.
 """
 
 from __future__ import annotations
@@ -12,53 +14,17 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from share_delivery import RELEASED, SALT_A, Delivery, K, admissible_values, deliver, partner_key
 
-from c360.share.cli import run_share
-
-SALT_A = "test_salt_A_0123456789abcdef"
-SALT_B = "test_salt_B_fedcba9876543210"
-K = 5
-QUASI_IDENTIFIERS = ["gender", "age_band", "state"]
+QUASI_IDENTIFIERS = RELEASED  # every released column of partner_customers but partner_key
 HEX_KEY = re.compile(r"[0-9a-f]{64}")
 DIRECT_RAW_COLUMNS = ["id", "username", "name", "mail", "address", "birthdate"]
-REGIONS = {"NSW": "NSW/ACT/QLD", "ACT": "NSW/ACT/QLD", "QLD": "NSW/ACT/QLD", "VIC": "VIC/TAS/SA",
-           "TAS": "VIC/TAS/SA", "SA": "VIC/TAS/SA", "WA": "WA/NT", "NT": "WA/NT"}
-BROAD_AGE = {"18-24": "18-34", "25-34": "18-34", "35-44": "35-54", "45-54": "35-54",
-             "55-64": "55+", "65+": "55+"}
-
-
-@dataclass
-class Delivery:
-    """A share build + export on one warehouse with SALT_A."""
-
-    warehouse: Any
-    out_dir: Path
-    env: dict[str, str]
-    manifest: dict[str, Any]
-
-
-def partner_key(salt: str, customer_id: str) -> str:
-    """The documented key, computed independently: hex SHA-256 of the UTF-8 text salt || customer_id."""
-    return hashlib.sha256((salt + customer_id).encode("utf-8")).hexdigest()
-
-
-def share_env(warehouse: Any, directory: Path, salt: str) -> dict[str, str]:
-    """The fixture warehouse's env with our own dbt target dir (its artifacts stay untouched) and salt."""
-    return {**warehouse.env, "DBT_TARGET_PATH": str(directory / "target"), "C360_SHARE_SALT": salt}
-
-
-def deliver(warehouse: Any, directory: Path, salt: str = SALT_A) -> Delivery:
-    """Build the share models with `salt` and export them into `directory/out`."""
-    env = share_env(warehouse, directory, salt)
-    manifest = run_share(directory / "out", k=K, salt_file=directory / "unused_salt_file", env=env)
-    return Delivery(warehouse, directory / "out", env, manifest)
+SHARE_MODELS = ["partner_customers", "partner_segment_summary"]
 
 
 @pytest.fixture(
@@ -96,7 +62,7 @@ def share_tables(delivery: Delivery) -> dict[str, pd.DataFrame]:
         "select table_name from information_schema.tables where table_schema = 'share' order by 1"
     )
     names = list(catalog["table_name"])
-    assert {"partner_customers", "partner_category_spend"} <= set(names)
+    assert set(SHARE_MODELS) <= set(names)
     return {name: delivery.warehouse.query(f"select * from share.{name}") for name in names}
 
 
@@ -110,8 +76,10 @@ def test_no_raw_direct_identifier_in_share_schema(delivery: Delivery) -> None:
     identifiers = raw_direct_identifiers(delivery.warehouse.raw_dir)
     assert len(identifiers) > 40  # the scan has something to look for
     for name, frame in share_tables(delivery).items():
-        assert frame["partner_key"].map(lambda v: bool(HEX_KEY.fullmatch(str(v)))).all(), name
-        cells = "\n".join(str(value) for value in frame.drop(columns=["partner_key"]).to_numpy().ravel())
+        if "partner_key" in frame.columns:
+            assert frame["partner_key"].map(lambda v: bool(HEX_KEY.fullmatch(str(v)))).all(), name
+        values = frame.drop(columns=["partner_key"], errors="ignore").to_numpy().ravel()
+        cells = "\n".join(str(value) for value in values)
         cells += "\n" + "\n".join(frame.columns)
         assert leaked(identifiers, cells) == [], name
 
@@ -120,8 +88,7 @@ def test_no_raw_direct_identifier_or_salt_in_exported_files(delivery: Delivery) 
     identifiers = raw_direct_identifiers(delivery.warehouse.raw_dir)
     files = sorted(delivery.out_dir.iterdir())
     assert {f.name for f in files} == {
-        "manifest.json", "partner_customers.parquet", "partner_customers.csv",
-        "partner_category_spend.parquet", "partner_category_spend.csv",
+        "manifest.json", *(f"{name}.{kind}" for name in SHARE_MODELS for kind in ("parquet", "csv"))
     }
     for path in files:
         text = path.read_bytes().decode("latin-1")  # byte-for-byte; uncompressed Parquet keeps values visible
@@ -131,21 +98,22 @@ def test_no_raw_direct_identifier_or_salt_in_exported_files(delivery: Delivery) 
 
 def test_partner_customers_are_k_anonymous_and_generalised_honestly(delivery: Delivery) -> None:
     share = delivery.warehouse.query("select * from share.partner_customers")
-    customers = delivery.warehouse.query("select * from marts.customers")
-    sizes = share.groupby(QUASI_IDENTIFIERS, dropna=False).size()
+    customers = delivery.warehouse.query("select * from marts.customers").reset_index(drop=True)
+    assert sorted(c for c in share.columns if c != "partner_key") == sorted(RELEASED)
+    sizes = share.groupby(RELEASED, dropna=False).size()
     assert len(share) > 0 and sizes.min() >= K
-    # recompute each delivered customer's key and compare what was shared with the mart row
+    # recompute each delivered customer's key; every released value is a generalisation of the
+    # customer's own mart value (or '*')
     customers["partner_key"] = customers["customer_id"].map(lambda cid: partner_key(SALT_A, cid))
-    joined = share.merge(customers, on="partner_key", suffixes=("", "_mart"), validate="one_to_one")
-    assert len(joined) == len(share)  # every key is the salted hash of a real customer_id
-    for _, row in joined.iterrows():
-        mart_state = row["state_mart"] if pd.notna(row["state_mart"]) else "unknown"
-        mart_gender = row["gender_mart"] if pd.notna(row["gender_mart"]) else "unknown"
-        assert row["state"] in {mart_state, REGIONS.get(mart_state, "*"), "*"}
-        mart_band = row["age_band_mart"]
-        assert row["age_band"] in {mart_band, BROAD_AGE.get(mart_band, mart_band), "*"}
-        assert row["gender"] in {mart_gender, "*"}
-        assert float(row["total_spend"]) == pytest.approx(float(row["total_spend_mart"]))
+    position = pd.Series(customers.index, index=customers["partner_key"])
+    own = position.loc[share["partner_key"]].to_numpy()  # KeyError if a key is not a real customer
+    assert len(set(own)) == len(share)
+    for column, options in admissible_values(customers).items():
+        shown = share[column].astype(str).to_numpy()
+        allowed = shown == "*"
+        for option in options:
+            allowed |= shown == option.astype(str).to_numpy()[own]
+        assert allowed.all(), (column, share.loc[~allowed, column].head().tolist())
     # nothing is lost silently: delivered + left out = customers, as the manifest says
     entry = next(m for m in delivery.manifest["models"] if m["name"] == "partner_customers")
     assert (entry["rows"], entry["source_rows"]) == (len(share), len(customers))
@@ -155,19 +123,17 @@ def test_partner_customers_are_k_anonymous_and_generalised_honestly(delivery: De
     assert entry["rows_with_value_generalised_to_star"] == stars
 
 
-def test_category_spend_only_for_delivered_customers(delivery: Delivery) -> None:
-    spend = delivery.warehouse.query("select * from share.partner_category_spend")
-    keys = set(delivery.warehouse.query("select partner_key from share.partner_customers")["partner_key"])
-    mart = delivery.warehouse.query(
-        "select customer_id, category_slug, amount from marts.customer_category_spend"
+def test_segment_summary_has_no_key_and_no_small_cell(delivery: Delivery) -> None:
+    summary = delivery.warehouse.query("select * from share.partner_segment_summary")
+    assert "partner_key" not in summary.columns
+    spend = delivery.warehouse.query(
+        "select s.customer_id, s.category_slug, c.rfm_segment from marts.customer_category_spend s "
+        "join marts.customers c on c.customer_id = s.customer_id"
     )
-    mart["partner_key"] = mart["customer_id"].map(lambda cid: partner_key(SALT_A, cid))
-    expected = mart[mart["partner_key"].isin(keys)]
-    assert set(spend["partner_key"]) <= keys
-    assert len(spend) == len(expected)
-    merged = spend.merge(expected, on=["partner_key", "category_slug"], suffixes=("", "_mart"))
-    assert len(merged) == len(spend)
-    assert (merged["amount"].astype(float) - merged["amount_mart"].astype(float)).abs().max() < 1e-9
+    cells = spend.groupby(["rfm_segment", "category_slug"])["customer_id"].nunique()
+    expected = cells[cells >= K].sort_index()
+    got = summary.set_index(["rfm_segment", "category_slug"])["customer_count"].astype(int).sort_index()
+    assert got.to_dict() == expected.to_dict()
 
 
 def test_manifest_and_files_match_the_tables(delivery: Delivery) -> None:
@@ -188,6 +154,8 @@ def test_manifest_and_files_match_the_tables(delivery: Delivery) -> None:
         for kind in ("parquet", "csv"):
             path = delivery.out_dir / entry["files"][kind]["file"]
             assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["files"][kind]["sha256"]
+        if "partner_key" not in entry["columns"]:
+            continue
         db_keys = set(delivery.warehouse.query(f"select partner_key from share.{entry['name']}").partner_key)
         csv_keys = {row["partner_key"] for row in csv_rows}
         assert set(parquet.column("partner_key").to_pylist()) == db_keys == csv_keys

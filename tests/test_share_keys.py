@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
+from share_delivery import RELEASED, partner_key
 
 from c360 import config
 from c360.dbt_runner import run_dbt
@@ -25,12 +26,7 @@ from c360.share.cli import run_share
 
 SALT_A = "keys_salt_A_0123456789abcdef"
 SALT_B = "keys_salt_B_fedcba9876543210"
-QUASI_IDENTIFIERS = ["gender", "age_band", "state"]
-
-
-def partner_key(salt: str, customer_id: str) -> str:
-    """hex SHA-256 of the UTF-8 text salt || customer_id, computed independently of dbt."""
-    return hashlib.sha256((salt + customer_id).encode("utf-8")).hexdigest()
+QUASI_IDENTIFIERS = RELEASED  # the whole released record of partner_customers but partner_key
 
 
 def duckdb_copy(warehouse: Any, directory: Path) -> dict[str, str]:
@@ -154,7 +150,7 @@ def test_cli_generates_the_salt_once_and_reuses_it(cli_runs: dict[str, Any]) -> 
 
 
 def test_same_salt_gives_byte_identical_files(cli_runs: dict[str, Any]) -> None:
-    for name in ("partner_customers.csv", "partner_customers.parquet", "partner_category_spend.csv"):
+    for name in ("partner_customers.csv", "partner_customers.parquet", "partner_segment_summary.csv"):
         first = (cli_runs["dir"] / "first" / name).read_bytes()
         assert first == (cli_runs["dir"] / "second" / name).read_bytes(), name
     customers = query(cli_runs["env"], "select customer_id from marts.customers")
@@ -163,7 +159,7 @@ def test_same_salt_gives_byte_identical_files(cli_runs: dict[str, Any]) -> None:
 
 
 def test_k_anonymity_test_fails_when_classes_are_smaller_than_k(cli_runs: dict[str, Any]) -> None:
-    # The sample's 11 customers were published with k=5 (5 women, 6 men, state/age band '*').
+    # The sample's 11 customers were published with k=5 (5 women, 6 men, the rest mostly '*').
     # Testing the same table with k=7 must fail with exactly the classes pandas finds below 7.
     vars_ = json.dumps({"share_build": True, "k_anonymity": 7})  # tests read tables, not the salt
     result = run_dbt(["test", "--select", "partner_customers,test_name:share_k_anonymity", "--vars", vars_],

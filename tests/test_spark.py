@@ -66,7 +66,7 @@ def share_vars(directory: Path) -> str:
     return json.dumps({"share_build": True, "share_salt_file": str(salt_file.resolve()), "k_anonymity": 5})
 SHARE_COMPARED = {
     "share.partner_customers": ["partner_key"],
-    "share.partner_category_spend": ["partner_key", "category_slug"],
+    "share.partner_segment_summary": ["rfm_segment", "category_slug"],
 }
 DECIMALS = 6
 EXECUTED_OK = {"success", "pass", "warn"}

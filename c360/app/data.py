@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from c360.app.pii import export_frame
+from c360.share.salt import SaltError
 from c360.warehouse import BUILD_HINT, TableMissing, Warehouse, WarehouseError, query, table_exists
 
 TTL_SECONDS = 60
@@ -334,13 +335,14 @@ def audience_members(wh: Warehouse, audience: AudienceFilter) -> pd.DataFrame:
 
 
 def audience_csv(wh: Warehouse, audience: AudienceFilter, reveal: bool) -> bytes:
-    """The audience export: `customer_key` = sha256(customer_id), raw ids only when `reveal`.
+    """The audience export: `partner_key` = the share's salted key of customer_id, raw ids only when `reveal`.
 
     Runs when the download button is clicked, outside the page guard, so a data problem
     becomes a one-line CSV saying what went wrong instead of an exception.
     """
     try:
         members = audience_members(wh, audience)
-    except WarehouseError as exc:
+        frame = export_frame(members, reveal)
+    except (WarehouseError, SaltError) as exc:
         return pd.DataFrame({"error": [str(exc)]}).to_csv(index=False).encode("utf-8")
-    return export_frame(members, reveal).to_csv(index=False).encode("utf-8")
+    return frame.to_csv(index=False).encode("utf-8")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from c360.share.salt import resolve_salt
+from c360.share.salt import SaltError, configured_salt, partner_key, resolve_salt
 
 REF_LENGTH = 12
 _REF_CONTEXT = b"c360 app customer ref v1"
@@ -52,11 +52,6 @@ def mask_address(state: Any) -> str:
     return "—" if _blank(state) else f"({state})"
 
 
-def hash_id(customer_id: Any) -> str:
-    """sha256 hex digest of the customer id, the only id an export carries by default."""
-    return hashlib.sha256(str(customer_id).encode("utf-8")).hexdigest()
-
-
 def ref_key() -> str:
     """The key of the app's id surrogates: HMAC-SHA256(share salt, context), 64 hex characters.
 
@@ -71,7 +66,7 @@ def customer_ref(customer_id: Any, key: str) -> str:
     """The surrogate shown instead of a raw id: first 12 hex of sha256(key || id) (also computable in SQL)."""
     if _blank(customer_id):
         return "—"
-    return hashlib.sha256(f"{key}{customer_id}".encode()).hexdigest()[:REF_LENGTH]
+    return partner_key(key, customer_id)[:REF_LENGTH]
 
 
 def shown_id(customer_id: Any, reveal: bool, key: str | None = None) -> str:
@@ -109,10 +104,26 @@ def match_label(row: dict[str, Any], reveal: bool, key: str | None = None) -> st
     return f"{mask_name(row['full_name'])} {mask_email(row['email'])} · {ref}"
 
 
-def export_frame(audience: pd.DataFrame, reveal: bool) -> pd.DataFrame:
-    """The audience CSV: `customer_key` = sha256(customer_id), raw ids only when `reveal`."""
+NO_SALT_HINT = (
+    "No share salt is configured, so the export has no partner key to carry: set C360_SHARE_SALT "
+    "or run `make share` once (it creates .c360_share_salt), then export again."
+)
+
+
+def export_frame(audience: pd.DataFrame, reveal: bool, salt: str | None = None) -> pd.DataFrame:
+    """The audience CSV: `partner_key` (the share's salted key of customer_id), raw ids only when `reveal`.
+
+    salt: default the configured share salt (`C360_SHARE_SALT` or `.c360_share_salt`); when none
+    is configured this raises SaltError saying what to run (an unsalted hash of an id is
+    reversible by hashing every candidate id, so it is never exported).
+    """
+    if salt is None:
+        found = configured_salt()
+        if found is None:
+            raise SaltError(NO_SALT_HINT)
+        salt = found.value
     out = audience.copy()
-    out.insert(0, "customer_key", out["customer_id"].map(hash_id))
+    out.insert(0, "partner_key", out["customer_id"].map(lambda cid: partner_key(salt, cid)))
     if not reveal:
         out = out.drop(columns=["customer_id"])
     return out

@@ -20,6 +20,7 @@ LOG = logging.getLogger(__name__)
 _MARKDOWN_SPECIALS = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _WORD_JOINER = "\u2060"
 _AUTOLINK_TRIGGERS = re.compile(r"(?=[:@])|(?i:(?<=www)(?=\.))")
+_CODE_SPAN = re.compile(r"(`[^`\n]*`)")
 
 
 def md_escape(value: object) -> str:
@@ -35,6 +36,14 @@ def md_escape(value: object) -> str:
 
 
 
+def md_escape_message(message: object) -> str:
+    """An error message as Markdown that shows its text: `code` spans (the commands to run) stay
+    code, everything else goes through md_escape, so a value quoted in the message (from data,
+    the URL or a text box) cannot render as a link, image or HTML."""
+    parts = _CODE_SPAN.split(" ".join(str(message).splitlines()))
+    return "".join(part if index % 2 else md_escape(part) for index, part in enumerate(parts))
+
+
 class AppDataError(WarehouseError):
     """A problem outside the warehouse the user can fix (artifacts, semantic layer); says what to run."""
 
@@ -44,7 +53,7 @@ def guarded(body: Callable[[], None]) -> None:
     try:
         body()
     except WarehouseError as exc:  # AppDataError included
-        st.info(str(exc), icon=":material/construction:")
+        st.info(md_escape_message(exc), icon=":material/construction:")
     except Exception:  # noqa: BLE001 - the user sees a message, the log keeps the traceback
         LOG.exception("page failed")
         st.error(

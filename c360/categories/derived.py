@@ -2,8 +2,8 @@
 
 - semantic_models/category_share_metrics.yml: `<slug>_spend` and `<slug>_spend_share` metrics;
 - the `<slug>_amount` column entries (description, PII classification, tests) of
-  `customers` in dbt_c360/models/marts/_marts__models.yml and of `partner_customers` in
-  dbt_c360/models/share/_share__models.yml, between generated-block markers.
+  `customers` in dbt_c360/models/marts/_marts__models.yml, between generated-block markers
+  (the partner share releases no per-customer category amount: docs/pii_sharing.md).
 `expected_files` gives each path with the text it must have; nothing else names a category.
 """
 
@@ -17,7 +17,6 @@ from c360.categories.catalogue import Category
 
 METRICS_PATH = config.REPO_ROOT / "semantic_models" / "category_share_metrics.yml"
 MARTS_YAML = config.DBT_PROJECT_DIR / "models" / "marts" / "_marts__models.yml"
-SHARE_YAML = config.DBT_PROJECT_DIR / "models" / "share" / "_share__models.yml"
 BEGIN_MARKER = "# BEGIN GENERATED <slug>_amount columns (make categories; do not edit by hand)"
 END_MARKER = "# END GENERATED <slug>_amount columns"
 
@@ -80,14 +79,6 @@ def marts_columns(categories: Sequence[Category], indent: str) -> list[str]:
     return lines
 
 
-def share_columns(categories: Sequence[Category], indent: str) -> list[str]:
-    """`partner_customers`' `<slug>_amount` entries: doc and the PII classification (none)."""
-    lines: list[str] = []
-    for c in categories:
-        lines += [*_amount_column(c, indent), f"{indent}  config: {{meta: {{pii: none}}}}"]
-    return lines
-
-
 def replace_block(text: str, path: Path, render: Callable[[str], list[str]]) -> str:
     """`text` with the lines between the (single) pair of markers replaced by `render(indent)`;
     the indent is the BEGIN marker's. Raises ValueError naming `path` if the markers are not
@@ -106,9 +97,7 @@ def replace_block(text: str, path: Path, render: Callable[[str], list[str]]) -> 
 def expected_files(categories: Sequence[Category]) -> dict[Path, str]:
     """Each derived file with the text it must have for `categories` (read from disk now)."""
     marts = MARTS_YAML.read_text(encoding="utf-8")
-    share = SHARE_YAML.read_text(encoding="utf-8")
     return {
         METRICS_PATH: render_metrics(categories),
         MARTS_YAML: replace_block(marts, MARTS_YAML, lambda indent: marts_columns(categories, indent)),
-        SHARE_YAML: replace_block(share, SHARE_YAML, lambda indent: share_columns(categories, indent)),
     }

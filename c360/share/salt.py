@@ -68,8 +68,17 @@ def validate(value: str, where: str) -> str:
     return value
 
 
-def resolve_salt(salt_file: Path | None = None, environ: dict[str, str] | None = None) -> Salt:
-    """The salt from the environment, else from `salt_file`, else a new one written to `salt_file`.
+def partner_key(salt: str, customer_id: object) -> str:
+    """The documented partner key: lower-case hex SHA-256 of the UTF-8 text salt || customer_id.
+
+    The same string the share models compute in SQL (`share_partner_key`), so a key in an app
+    export joins the partner deliveries made with the same salt.
+    """
+    return hashlib.sha256(f"{salt}{customer_id}".encode()).hexdigest()
+
+
+def configured_salt(salt_file: Path | None = None, environ: dict[str, str] | None = None) -> Salt | None:
+    """The salt from the environment, else from `salt_file`; None when neither is set (never creates one).
 
     salt_file: default `.c360_share_salt` at the repo root (tests pass a temporary path).
     environ: default `os.environ`.
@@ -81,6 +90,19 @@ def resolve_salt(salt_file: Path | None = None, environ: dict[str, str] | None =
         return Salt(validate(from_env, f"environment variable {SALT_ENV}"), "env")
     if path.exists():
         return Salt(validate(path.read_text(encoding="utf-8").strip(), str(path)), "file", path)
+    return None
+
+
+def resolve_salt(salt_file: Path | None = None, environ: dict[str, str] | None = None) -> Salt:
+    """The salt from the environment, else from `salt_file`, else a new one written to `salt_file`.
+
+    salt_file: default `.c360_share_salt` at the repo root (tests pass a temporary path).
+    environ: default `os.environ`.
+    """
+    path = Path(salt_file) if salt_file is not None else default_salt_file()
+    found = configured_salt(path, environ)
+    if found is not None:
+        return found
     value = secrets.token_hex(32)
     try:
         # O_EXCL: if another process created the file meanwhile, use its salt instead of ours.

@@ -1,8 +1,10 @@
 {#-
     CTEs that make `input_cte` k-anonymous over its quasi-identifiers, ending in `output_cte`.
-    Greedy local recoding: quasi-identifiers are taken in ladder rank order and, level by level,
-    only rows whose combination is shared by fewer than k rows are generalised
-    (share_generalisation_ladder); rows still in a class smaller than k are suppressed.
+    The quasi-identifiers are every released column but partner_key, so a class is the whole
+    released record. Greedy local recoding: step by step (share_generalisation_ladder: first the
+    coarser levels of every column in rank order, then '*' in rank order) only rows whose record
+    is shared by fewer than k rows are generalised; rows still in a class smaller than k are
+    suppressed.
     Renders `<output_cte>_step_<n> as (...),` ... `<output_cte> as (...),` (trailing comma), so
     the model continues with its `final` CTE. Without quasi-identifiers it passes rows through.
 -#}
@@ -25,14 +27,15 @@
     ),
     {%- else -%}
     {%- set steps = [] -%}
-    {%- for column in quasi -%}
-        {%- set ladder = c360.share_generalisation_ladder(column) -%}
+    {%- for item in plan if item.is_quasi_identifier -%}
+        {%- set ladder = c360.share_generalisation_ladder(item) -%}
         {%- for level in ladder.levels -%}
-            {%- do steps.append({'rank': ladder.rank, 'column': column, 'sql': level.replace('__value__', column)}) -%}
+            {%- set stage = 2 if loop.last else 1 -%}
+            {%- do steps.append({'order': stage * 100 + ladder.rank, 'column': item.name, 'sql': level.replace('__value__', item.name)}) -%}
         {%- endfor -%}
     {%- endfor -%}
     {%- set partition = quasi | join(', ') -%}
-    {%- for step in steps | sort(attribute='rank') %}
+    {%- for step in steps | sort(attribute='order') %}
     {{ output_cte }}_step_{{ loop.index }} as (
         select
             {%- for column in columns %}

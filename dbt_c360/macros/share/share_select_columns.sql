@@ -4,7 +4,8 @@
 {% endmacro %}
 
 {% macro default__share_select_columns(model_name, from_cte) %}
-    {#- No engine differences: the engine-specific parts (hash, date_trunc, types) are dispatched macros. -#}
+    {#- No engine differences: the engine-specific parts (hash, date_trunc, types) are dispatched macros;
+        every released column but partner_key is text (band, 'YYYY-MM' month, category). -#}
     {%- set plan = c360.share_column_plan(model_name) -%}
     {%- if plan | length == 0 -%}
         {#- parse time (no graph yet): a placeholder that is never executed -#}
@@ -14,12 +15,12 @@
         {%- for item in plan %}
         {% if item.treatment == 'pseudonymise' -%}
         {{ c360.share_partner_key(item.source) }}
-        {%- elif item.treatment == 'generalise' -%}
-        coalesce(cast({{ item.source }} as {{ dbt.type_string() }}), 'unknown')
+        {%- elif item.treatment == 'band' -%}
+        {{ c360.share_band_sql(item.source, item.bands) }}
         {%- elif item.treatment == 'month' -%}
-        cast({{ dbt.date_trunc('month', item.source) }} as date)
+        coalesce(substr(cast(cast({{ dbt.date_trunc('month', item.source) }} as date) as {{ dbt.type_string() }}), 1, 7), 'unknown')
         {%- else -%}
-        {{ item.source }}
+        coalesce(cast({{ item.source }} as {{ dbt.type_string() }}), 'unknown')
         {%- endif %} as {{ item.name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ from_cte }}

@@ -1,9 +1,10 @@
 {#-
     One row per customer, safe to hand to a partner. Generated from the meta.pii / meta.share
     classification of marts.customers (see docs/pii_sharing.md): direct identifiers dropped,
-    customer_id replaced by the salted partner_key, quasi-identifiers generalised until every
-    (gender, age_band, state) combination is shared by at least var('k_anonymity') customers,
-    the remaining rows suppressed.
+    customer_id replaced by the salted partner_key, every other released value generalised
+    (spend and order count as bands, dates as 'YYYY-MM'), then generalised further until every
+    whole released record (all columns but partner_key) is shared by at least
+    var('k_anonymity') customers; the remaining rows are suppressed.
 -#}
 {{ config(enabled=var('share_build', false) in (true, 'true')) }}
 
