@@ -129,7 +129,7 @@ with_served as (
     select * from per_method
     union all
     select
-        'served' as method,
+        'served' as method,  -- noqa: RF04
         k,
         hit_rate,
         ndcg,
