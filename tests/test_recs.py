@@ -12,8 +12,13 @@ import pandas as pd
 import pytest
 
 CATEGORIES = [
-    "Apps & Games", "Beauty", "Books", "Clothing, Shoes & Accessories",
-    "Movies & TV", "Sports, Fitness & Outdoors", "Kitchen",
+    "Apps & Games",
+    "Beauty",
+    "Books",
+    "Clothing, Shoes & Accessories",
+    "Movies & TV",
+    "Sports, Fitness & Outdoors",
+    "Kitchen",
 ]  # fmt: skip  (product_categories seed, sort_order 1..7)
 DECAY, SMOOTHING, HISTORY = 0.7, 5.0, 50  # dbt var defaults of recs_recommend / recs_category_affinity
 HOLDOUT_FRACTION = 0.2
@@ -172,10 +177,14 @@ def test_rank_follows_score_and_reasons_are_true(wh) -> None:
     share = switches.value_counts().div(switches["src"].value_counts(), level="src")
     bought = tx.groupby("customer_id")["category"].agg(set)
     buyers = tx.groupby("category")["customer_id"].nunique() / tx["customer_id"].nunique()
-    transition = recs["reason"].str.extract(
-        r"^Customers who bought (?P<src>.+) (?P<word>often|also) buy (?P<dst>.+) next"
-        r" \((?P<pct>\d+)% of their"
-    ).dropna()
+    transition = (
+        recs["reason"]
+        .str.extract(
+            r"^Customers who bought (?P<src>.+) (?P<word>often|also) buy (?P<dst>.+) next"
+            r" \((?P<pct>\d+)% of their"
+        )
+        .dropna()
+    )
     assert len(transition) > 100
     for row in transition.join(recs).itertuples():
         assert row.dst == row.category
