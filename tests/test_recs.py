@@ -342,3 +342,32 @@ def test_exercise_sample(duckdb_warehouse_sample) -> None:
     assert len(evaluation) == 8  # 3 methods + served, k = 1 and 3
     assert set(evaluation["served_method"]) <= {"model", "cohort", "popularity"}
     assert (evaluation["customers_evaluated"] >= 1).all()
+
+
+def test_hit_rate_intervals_are_a_seeded_bootstrap(duckdb_warehouse_generated) -> None:
+    """Every hit rate's 95% interval equals a direct numpy bootstrap of the test customers' hits."""
+    from c360.recs import report
+    from c360.warehouse import Warehouse as AppWarehouse
+
+    wh = duckdb_warehouse_generated
+    table = report.read_evaluation(AppWarehouse("duckdb", duckdb_path=wh.duckdb_path))
+    backtest = wh.query("select method, customer_id, rank, category from marts.next_best_category_backtest")
+    events = wh.query("select customer_id, category from marts.next_best_category_holdout_events")
+    events = events.sort_values("customer_id", ignore_index=True)  # resampled in customer_id order
+    assert len(table) == 8 and table["hit_rate_low"].notna().all()
+    for row in table.itertuples():
+        method = row.served_method if row.method == "served" else row.method
+        lists = backtest[backtest["method"] == method]
+        listed = events.merge(lists, on=["customer_id", "category"], how="left")
+        hits = (listed["rank"] <= row.k).to_numpy(dtype=float)
+        assert hits.mean() == pytest.approx(row.hit_rate)
+        rng = np.random.default_rng(report.BOOTSTRAP_SEED)
+        means = hits[rng.integers(0, len(hits), size=(report.BOOTSTRAP_SAMPLES, len(hits)))].mean(axis=1)
+        low, high = np.quantile(means, [0.025, 0.975])
+        assert (row.hit_rate_low, row.hit_rate_high) == pytest.approx((low, high), abs=1e-12)
+        # and it is the width a binomial proportion should have (normal approximation)
+        half = 1.96 * np.sqrt(row.hit_rate * (1 - row.hit_rate) / len(hits))
+        assert row.hit_rate_low < row.hit_rate < row.hit_rate_high
+        assert (row.hit_rate_high - row.hit_rate_low) / 2 == pytest.approx(half, rel=0.2)
+    markdown = report.format_markdown(table)
+    assert "95% interval" in markdown and "served = " in markdown
