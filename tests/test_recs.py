@@ -11,15 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-CATEGORIES = [
-    "Apps & Games",
-    "Beauty",
-    "Books",
-    "Clothing, Shoes & Accessories",
-    "Movies & TV",
-    "Sports, Fitness & Outdoors",
-    "Kitchen",
-]  # fmt: skip  (product_categories seed, sort_order 1..7)
+from data_gen.generate import behaviour as gen_behaviour
+
+CATEGORIES = list(gen_behaviour.CATEGORIES)  # the product_categories seed, in sort_order 1..7
 DECAY, SMOOTHING, HISTORY = 0.7, 5.0, 50  # dbt var defaults of recs_recommend / recs_category_affinity
 HOLDOUT_FRACTION = 0.2
 NOT_RECENT_DAYS = 30  # dbt var recs_not_recent_days

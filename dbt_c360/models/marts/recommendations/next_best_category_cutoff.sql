@@ -39,14 +39,8 @@ cutoff as (
         {% if cutoff_date -%}
         cast('{{ cutoff_date }}' as date) as cutoff_date,
         {%- else -%}
-        cast(
-            {{ dbt.dateadd(
-                'day',
-                'floor(' ~ dbt.datediff('first_transaction_date', 'last_transaction_date', 'day')
-                    ~ ' * ' ~ (1 - holdout_fraction) ~ ')',
-                'first_transaction_date',
-            ) }} as date
-        ) as cutoff_date,
+        {{ c360.recs_split_date('first_transaction_date', 'last_transaction_date', 1 - holdout_fraction) }}
+            as cutoff_date,
         {%- endif %}
         {{ 'true' if cutoff_date else 'false' }} as is_cutoff_fixed
 
@@ -71,14 +65,8 @@ validation as (
 
     select
         cutoff_date,
-        cast(
-            {{ dbt.dateadd(
-                'day',
-                'floor(' ~ dbt.datediff('first_transaction_date', 'cutoff_date', 'day')
-                    ~ ' * ' ~ (1 - holdout_fraction) ~ ')',
-                'first_transaction_date',
-            ) }} as date
-        ) as validation_cutoff_date
+        {{ c360.recs_split_date('first_transaction_date', 'cutoff_date', 1 - holdout_fraction) }}
+            as validation_cutoff_date
 
     from cutoff
 
