@@ -139,6 +139,7 @@ def test_recommendations_say_which_method_is_served_why_and_where_the_model_lose
     assert f"Serving: {served}." in info
     assert "validation NDCG@3" in info and f"{served} {ndcg:.1%}" in info
     assert "2024-08-01 up to 2024-10-19" in info
+    assert "The model is not served" not in info
     # the model loses where its test hit rate is below the best baseline's, and only there
     rates = dict(
         ((method, k), rate)
@@ -167,6 +168,7 @@ def test_recommendations_explain_a_served_baseline(tmp_path: Path, use_db) -> No
     at = open_page(PAGES[4])
     info = unescape_markdown(infos(at))
     assert "Serving: popularity." in info and "popularity 90.0%" in info
+    assert "The model is not served: it scored below the popularity baseline" in info
 
 
 # ---------- the app never holds or blocks the DuckDB file ----------

@@ -141,6 +141,10 @@ def served_verdict(evaluation: pd.DataFrame) -> tuple[str, list[str]]:
     else:
         why = f"there was no validation event from {window}, so the model is served by default."
     summary = f"Serving: {served}. Chosen because {why}"
+    if served and served != "model":
+        summary += (
+            f" The model is not served: it scored below the {served} baseline on the validation window."
+        )
     losses = []
     for k, group in methods.groupby("k"):
         rates = group.set_index("method")["hit_rate"]
