@@ -68,15 +68,20 @@ def render() -> None:
 
 
 def evaluation_block() -> None:
-    """Hit rate@k of the recommender against its baselines (offline backtest)."""
+    """Hit rate@k of the recommender against its baselines (offline backtest), the served method
+    and why, and where the model loses."""
     st.subheader("Offline evaluation vs baselines")
     evaluation = app_quality.recommender_evaluation(warehouse())
     if evaluation.empty:
         st.info("The evaluation table is empty: run `make eval-recs`.")
         return
+    summary, losses = app_quality.served_verdict(evaluation)
+    st.info(md_escape(summary))
+    for loss in losses:
+        st.warning(md_escape(loss))
     left, right = st.columns([3, 2])
     figure = px.bar(
-        evaluation,
+        evaluation[evaluation["method"] != "served"],
         x="k",
         y="hit_rate",
         color="method",
@@ -90,6 +95,9 @@ def evaluation_block() -> None:
         hide_index=True,
         column_config={
             "hit_rate": st.column_config.NumberColumn("Hit rate", format="percent"),
+            "ndcg": st.column_config.NumberColumn("NDCG", format="percent"),
+            "validation_hit_rate": st.column_config.NumberColumn("Validation hit rate", format="percent"),
+            "validation_ndcg": st.column_config.NumberColumn("Validation NDCG", format="percent"),
             "coverage": st.column_config.NumberColumn("Coverage", format="percent"),
             "customers_evaluated": st.column_config.NumberColumn("Customers", format="localized"),
         },

@@ -16,7 +16,18 @@ import pandas as pd
 import pytest
 import streamlit as st
 from app_store import write_artifacts, write_duckdb
-from test_app_helpers import APP_TEST_SALT, PAGES, dollars, frame_with, infos, metric, open_page, sql, texts
+from test_app_helpers import (
+    APP_TEST_SALT,
+    PAGES,
+    dollars,
+    frame_with,
+    infos,
+    metric,
+    open_page,
+    sql,
+    texts,
+    unescape_markdown,
+)
 from test_app_support import demo_frames
 
 from c360.app import data as app_data
@@ -114,6 +125,52 @@ def test_recommendations_show_evaluation(demo_db: Path, use_db) -> None:
     table = frame_with(at, "hit_rate")
     expected = sql(demo_db, "select max(hit_rate) from marts.next_best_category_evaluation")[0][0]
     assert table["hit_rate"].max() == pytest.approx(expected)
+
+
+def test_recommendations_say_which_method_is_served_why_and_where_the_model_loses(
+    demo_db: Path, use_db
+) -> None:
+    use_db(demo_db)
+    at = open_page(PAGES[4])
+    served, ndcg = sql(
+        demo_db,
+        "select served_method, validation_ndcg from marts.next_best_category_evaluation"
+        " where method = 'served' and k = 3",
+    )[0]
+    info = unescape_markdown(infos(at))
+    assert f"Serving: {served}." in info
+    assert "validation NDCG@3" in info and f"{served} {ndcg:.1%}" in info
+    assert "2024-08-01 up to 2024-10-19" in info
+    assert "The model is not served" not in info
+    # the model loses where its test hit rate is below the best baseline's, and only there
+    rates = dict(
+        ((method, k), rate)
+        for method, k, rate in sql(
+            demo_db, "select method, k, hit_rate from marts.next_best_category_evaluation"
+        )
+    )
+    warnings = " ".join(unescape_markdown(str(w.value)) for w in at.warning)
+    for k in (1, 3):
+        best = max(rates[("cohort", k)], rates[("popularity", k)])
+        loses = rates[("model", k)] < best
+        assert (f"at k = {k} on the test window" in warnings) == loses
+        if loses:
+            assert f"{rates[('model', k)]:.1%} vs {best:.1%}" in warnings
+    assert "loses" in warnings  # the demo data has a loss at k = 1
+
+
+def test_recommendations_explain_a_served_baseline(tmp_path: Path, use_db) -> None:
+    frames = demo_frames(customers=40)
+    evaluation = frames["marts.next_best_category_evaluation"]
+    evaluation["served_method"] = "popularity"
+    evaluation.loc[evaluation["method"] == "popularity", "validation_ndcg"] = 0.9
+    path = tmp_path / "baseline.duckdb"
+    write_duckdb(path, frames)
+    use_db(path)
+    at = open_page(PAGES[4])
+    info = unescape_markdown(infos(at))
+    assert "Serving: popularity." in info and "popularity 90.0%" in info
+    assert "The model is not served: it scored below the popularity baseline" in info
 
 
 # ---------- the app never holds or blocks the DuckDB file ----------

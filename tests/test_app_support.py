@@ -256,13 +256,20 @@ def _rec_frames(cust: pd.DataFrame, rng: np.random.Generator) -> dict[str, pd.Da
             [(a, b, float(np.round(rng.uniform(), 3))) for a in names for b in names if a != b],
             columns=["from_category", "to_category", "score"],
         ),
+        # the model wins at k = 3 and on validation (so it is served) but loses at k = 1
         "marts.next_best_category_evaluation": pd.DataFrame(
             {
-                "method": ["affinity", "popularity", "random"] * 2,
-                "k": [1, 1, 1, 3, 3, 3],
-                "hit_rate": [0.31, 0.22, 0.14, 0.62, 0.48, 0.43],
-                "coverage": [1.0] * 6,
-                "customers_evaluated": [300] * 6,
+                "method": ["model", "cohort", "popularity", "served"] * 2,
+                "k": [1] * 4 + [3] * 4,
+                "hit_rate": [0.21, 0.19, 0.24, 0.21, 0.62, 0.48, 0.43, 0.62],
+                "ndcg": [0.21, 0.19, 0.24, 0.21, 0.44, 0.35, 0.33, 0.44],
+                "coverage": [1.0] * 8,
+                "customers_evaluated": [300] * 8,
+                "validation_hit_rate": [0.25, 0.2, 0.22, 0.25, 0.6, 0.5, 0.45, 0.6],
+                "validation_ndcg": [0.25, 0.2, 0.22, 0.25, 0.45, 0.37, 0.34, 0.45],
+                "served_method": ["model"] * 8,
+                "validation_cutoff_date": [pd.Timestamp("2024-08-01")] * 8,
+                "cutoff_date": [pd.Timestamp("2024-10-19")] * 8,
             }
         ),
     }

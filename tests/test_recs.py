@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-CATEGORIES = [
-    "Apps & Games", "Beauty", "Books", "Clothing, Shoes & Accessories",
-    "Movies & TV", "Sports, Fitness & Outdoors", "Kitchen",
-]  # fmt: skip  (product_categories seed, sort_order 1..7)
+from data_gen.generate import behaviour as gen_behaviour
+
+CATEGORIES = list(gen_behaviour.CATEGORIES)  # the product_categories seed, in sort_order 1..7
 DECAY, SMOOTHING, HISTORY = 0.7, 5.0, 50  # dbt var defaults of recs_recommend / recs_category_affinity
 HOLDOUT_FRACTION = 0.2
+NOT_RECENT_DAYS = 30  # dbt var recs_not_recent_days
+METHODS = ("cohort", "model", "popularity")
+REBUY_REASON = r"(Not bought recently|Buy again \(no other new category to suggest\)): "
 
 WAREHOUSES = [
     "duckdb_warehouse_generated",
@@ -43,6 +45,26 @@ def _transactions(wh) -> pd.DataFrame:
 def _cutoff(wh) -> pd.Timestamp:
     cutoff = wh.query("select cutoff_date from marts.next_best_category_cutoff")["cutoff_date"]
     return pd.Timestamp(cutoff.iloc[0])
+
+
+def _new_category_events(
+    tx: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Per customer with a purchase before `start`: the first purchase in [start, end) in a new category."""
+    train = tx[tx["transaction_date"] < start]
+    window = tx[tx["transaction_date"] >= start]
+    if end is not None:
+        window = window[window["transaction_date"] < end]
+    seen = set(zip(train["customer_id"], train["category"], strict=True))
+    keys = zip(window["customer_id"], window["category"], strict=True)
+    new = window[[key not in seen for key in keys]]
+    new = new[new["customer_id"].isin(train["customer_id"])]
+    return new.groupby("customer_id").head(1)
+
+
+def _percent(share: float) -> int:
+    """Whole percent as the reasons print it (SQL round: half away from zero)."""
+    return int(np.floor(100 * share + 0.5))
 
 
 def reference_scores(tx: pd.DataFrame) -> pd.DataFrame:
@@ -89,8 +111,9 @@ def test_bought_categories_only_as_not_recently_and_only_when_needed(wh) -> None
     last = tx.groupby(["customer_id", "category"])["transaction_at"].max().rename("last_at").reset_index()
     recs = recs.merge(last, on=["customer_id", "category"], how="left")
     bought = recs["last_at"].notna()
-    assert (recs.loc[bought, "reason"].str.startswith("Not bought recently")).all()
-    assert not recs.loc[~bought, "reason"].str.contains("Not bought recently").any()
+    rebuy = recs["reason"].str.match(REBUY_REASON)
+    assert rebuy[bought].all()
+    assert not rebuy[~bought].any()
     assert (recs["is_new_category"] == ~bought).all()
     # a bought category appears only when fewer than 3 new ones are left, and after all of them
     new_left = 7 - tx.groupby("customer_id")["category"].nunique()
@@ -105,6 +128,10 @@ def test_bought_categories_only_as_not_recently_and_only_when_needed(wh) -> None
     days = (as_of - recs.loc[bought, "last_at"].dt.normalize()).dt.days
     quoted = recs.loc[bought, "reason"].str.extract(r"purchase (\d+) days ago")[0].astype(int)
     assert (quoted == days).all()
+    # "Not bought recently" only when it is true: at least NOT_RECENT_DAYS since the last purchase
+    not_recent = recs.loc[bought, "reason"].str.startswith("Not bought recently")
+    assert (not_recent == (days >= NOT_RECENT_DAYS)).all()
+    assert not_recent.any() and (~not_recent).any(), "both kinds of re-buy reason should occur"
 
 
 def test_model_scores_and_order_recomputed(wh) -> None:
@@ -124,6 +151,85 @@ def test_model_scores_and_order_recomputed(wh) -> None:
         for c in firsts["customer_id"]
     ]
     assert (firsts["category"].to_numpy() == np.array(best)).mean() > 0.999  # float ties may swap
+
+
+def test_rank_follows_score_and_reasons_are_true(wh) -> None:
+    """Rank 1..3 follows score descending, and every reason is true of the data it quotes."""
+    tx = _transactions(wh)
+    for table in ("next_best_category", "next_best_category_backtest"):
+        lists = wh.query(f"select * from marts.{table}")  # noqa: S608 (fixed table names)
+        keys = ["method", "customer_id"] if table.endswith("backtest") else ["customer_id"]
+        lists = lists.sort_values([*keys, "rank"])
+        drop = lists.groupby(keys)["score"].diff().dropna()
+        assert (drop <= 1e-12).all(), f"{table}: {(drop > 1e-12).sum()} rows scored above the rank before"
+        # re-buy picks come after every new category and are not scored
+        assert (lists.loc[~lists["is_new_category"].astype(bool), "score"] == 0).all()
+    recs = wh.query("select customer_id, category, reason from marts.next_best_category")
+    nxt = tx.groupby("customer_id")["category"].shift(-1)
+    pairs = pd.DataFrame({"src": tx["category"], "dst": nxt}).dropna()
+    switches = pairs[pairs["src"] != pairs["dst"]]
+    share = switches.value_counts().div(switches["src"].value_counts(), level="src")
+    bought = tx.groupby("customer_id")["category"].agg(set)
+    buyers = tx.groupby("category")["customer_id"].nunique() / tx["customer_id"].nunique()
+    transition = (
+        recs["reason"]
+        .str.extract(
+            r"^Customers who bought (?P<src>.+) (?P<word>often|also) buy (?P<dst>.+) next"
+            r" \((?P<pct>\d+)% of their"
+        )
+        .dropna()
+    )
+    assert len(transition) > 100
+    for row in transition.join(recs).itertuples():
+        assert row.dst == row.category
+        assert row.src in bought[row.customer_id]
+        observed = share[(row.src, row.dst)]
+        assert int(row.pct) == _percent(observed)
+        assert (row.word == "often") == (observed >= 0.25)
+    popular = recs["reason"].str.extract(r"^(?:No purchases yet, so a p|P)opular choice: (\d+)% of customers")
+    popular = popular.dropna().join(recs)
+    assert len(popular) > 0
+    assert (popular[0].astype(int) == popular["category"].map(buyers).map(_percent)).all()
+
+
+def test_validation_window_chooses_the_served_method(wh) -> None:
+    """The served method is the best NDCG@3 on the validation window, which ends before the test window."""
+    tx = _transactions(wh)
+    split = wh.query("select * from marts.next_best_category_cutoff").iloc[0]
+    cutoff = pd.Timestamp(split["cutoff_date"])
+    validation_cutoff = pd.Timestamp(split["validation_cutoff_date"])
+    first = tx["transaction_date"].min()
+    days = int(np.floor((cutoff - first).days * (1 - HOLDOUT_FRACTION)))
+    assert validation_cutoff == first + pd.Timedelta(days=days)
+    assert validation_cutoff < cutoff
+    validation = wh.query("select * from marts.next_best_category_validation")
+    events = _new_category_events(tx, validation_cutoff, cutoff)
+    assert (validation["customers_evaluated"] == len(events)).all() and len(events) > 100
+    # the popularity baseline's validation hit rate, recomputed: most-bought categories not yet bought
+    train = tx[tx["transaction_date"] < validation_cutoff]
+    buyers = train.groupby("category")["customer_id"].nunique().reindex(CATEGORIES).fillna(0)
+    order = sorted(CATEGORIES, key=lambda k: (-buyers[k], CATEGORIES.index(k)))
+    bought = train.groupby("customer_id")["category"].agg(set)
+    rates = validation.set_index(["method", "k"])
+    for k in (1, 3):
+        hits = sum(
+            row.category in [c for c in order if c not in bought[row.customer_id]][:k]
+            for row in events.itertuples()
+        )
+        assert rates.at[("popularity", k), "hit_count"] == hits
+    # the choice: best validation NDCG at k = 3, model first on ties; served everywhere
+    at3 = validation[validation["k"] == 3].set_index("method")["ndcg"]
+    priority = ("model", "cohort", "popularity")
+    best = max(priority, key=lambda m: (at3[m], -priority.index(m)))
+    served = validation.loc[validation["is_served"], "method"].unique().tolist()
+    assert served == [best]
+    assert set(wh.query("select distinct method from marts.next_best_category")["method"]) == {best}
+    evaluation = wh.query(
+        "select served_method, validation_ndcg, method, k from marts.next_best_category_evaluation"
+    )
+    assert set(evaluation["served_method"]) == {best}
+    chosen = evaluation[(evaluation["method"] == "served") & (evaluation["k"] == 3)]["validation_ndcg"]
+    assert chosen.iloc[0] == pytest.approx(at3[best])
 
 
 def test_prospects_get_popular_categories(wh) -> None:
@@ -157,11 +263,7 @@ def test_time_split_and_holdout_events(wh) -> None:
     first, last = tx["transaction_date"].min(), tx["transaction_date"].max()
     assert cutoff == first + pd.Timedelta(days=int(np.floor((last - first).days * (1 - HOLDOUT_FRACTION))))
     train = tx[tx["transaction_date"] < cutoff]
-    test = tx[tx["transaction_date"] >= cutoff]
-    seen = set(zip(train["customer_id"], train["category"], strict=True))
-    new = test[[(c, k) not in seen for c, k in zip(test["customer_id"], test["category"], strict=True)]]
-    new = new[new["customer_id"].isin(train["customer_id"])]
-    expected = new.groupby("customer_id").head(1)[["customer_id", "category", "transaction_id"]]
+    expected = _new_category_events(tx, cutoff)[["customer_id", "category", "transaction_id"]]
     events = wh.query(
         "select customer_id, category, transaction_id, purchased_at"
         " from marts.next_best_category_holdout_events"
@@ -183,15 +285,22 @@ def test_hit_rates_recomputed_from_backtest_and_events(wh) -> None:
     )
     evaluation = wh.query("select * from marts.next_best_category_evaluation")
     assert sorted(zip(evaluation["method"], evaluation["k"], strict=True)) == [
-        (m, k) for m in ("cohort", "model", "popularity") for k in (1, 3)
+        (m, k) for m in sorted((*METHODS, "served")) for k in (1, 3)
     ]
+    served = evaluation["served_method"].unique()
+    assert len(served) == 1 and served[0] in METHODS
     for row in evaluation.itertuples():
-        lists = backtest[(backtest["method"] == row.method) & (backtest["rank"] <= row.k)]
+        method = served[0] if row.method == "served" else row.method
+        lists = backtest[(backtest["method"] == method) & (backtest["rank"] <= row.k)]
         joined = events.merge(lists, on="customer_id", how="left")
-        hits = joined[joined["category"] == joined["holdout_category"]]["customer_id"].nunique()
+        hit_rows = joined[joined["category"] == joined["holdout_category"]]
+        hits = hit_rows["customer_id"].nunique()
         assert row.customers_evaluated == len(events)
         assert row.hit_count == hits
         assert row.hit_rate == pytest.approx(hits / len(events))
+        # one relevant category per customer: NDCG@k = mean of 1 / log2(1 + its rank) within the top k
+        assert row.ndcg == pytest.approx((1.0 / np.log2(1 + hit_rows["rank"])).sum() / len(events))
+        assert row.ndcg <= row.hit_rate + 1e-12
         covered = lists[lists["customer_id"].isin(events["customer_id"])]["category"].nunique()
         assert row.coverage == pytest.approx(covered / 7)
 
@@ -224,5 +333,35 @@ def test_exercise_sample(duckdb_warehouse_sample) -> None:
     assert set(recs["customer_id"]) == set(customers["customer_id"])
     assert (recs.groupby("customer_id")["rank"].apply(lambda r: sorted(r) == [1, 2, 3])).all()
     evaluation = duckdb_warehouse_sample.query("select * from marts.next_best_category_evaluation")
-    assert len(evaluation) == 6
+    assert len(evaluation) == 8  # 3 methods + served, k = 1 and 3
+    assert set(evaluation["served_method"]) <= {"model", "cohort", "popularity"}
     assert (evaluation["customers_evaluated"] >= 1).all()
+
+
+def test_hit_rate_intervals_are_a_seeded_bootstrap(duckdb_warehouse_generated) -> None:
+    """Every hit rate's 95% interval equals a direct numpy bootstrap of the test customers' hits."""
+    from c360.recs import report
+    from c360.warehouse import Warehouse as AppWarehouse
+
+    wh = duckdb_warehouse_generated
+    table = report.read_evaluation(AppWarehouse("duckdb", duckdb_path=wh.duckdb_path))
+    backtest = wh.query("select method, customer_id, rank, category from marts.next_best_category_backtest")
+    events = wh.query("select customer_id, category from marts.next_best_category_holdout_events")
+    events = events.sort_values("customer_id", ignore_index=True)  # resampled in customer_id order
+    assert len(table) == 8 and table["hit_rate_low"].notna().all()
+    for row in table.itertuples():
+        method = row.served_method if row.method == "served" else row.method
+        lists = backtest[backtest["method"] == method]
+        listed = events.merge(lists, on=["customer_id", "category"], how="left")
+        hits = (listed["rank"] <= row.k).to_numpy(dtype=float)
+        assert hits.mean() == pytest.approx(row.hit_rate)
+        rng = np.random.default_rng(report.BOOTSTRAP_SEED)
+        means = hits[rng.integers(0, len(hits), size=(report.BOOTSTRAP_SAMPLES, len(hits)))].mean(axis=1)
+        low, high = np.quantile(means, [0.025, 0.975])
+        assert (row.hit_rate_low, row.hit_rate_high) == pytest.approx((low, high), abs=1e-12)
+        # and it is the width a binomial proportion should have (normal approximation)
+        half = 1.96 * np.sqrt(row.hit_rate * (1 - row.hit_rate) / len(hits))
+        assert row.hit_rate_low < row.hit_rate < row.hit_rate_high
+        assert (row.hit_rate_high - row.hit_rate_low) / 2 == pytest.approx(half, rel=0.2)
+    markdown = report.format_markdown(table)
+    assert "95% interval" in markdown and "served = " in markdown

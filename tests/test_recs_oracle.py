@@ -20,6 +20,7 @@ import pytest
 from conftest import GENERATED_CUSTOMERS, GENERATED_DAYS, GENERATED_NOW, GENERATED_SEED, Warehouse
 
 from c360.recs import oracle as recs_oracle
+from c360.recs.evaluation import oracle_share
 from data_gen.generate import behaviour as gen_behaviour
 from data_gen.generate.defects import resolve_rates
 from data_gen.generate.generator import simulate
@@ -66,8 +67,10 @@ def test_step_matrix_is_what_the_generator_draws() -> None:
     # Poisson-sized tolerance per cell: 5 standard deviations.
     assert (np.abs(observed - expected) <= 5 * np.sqrt(expected) + 5).all(), observed - expected
     # and the planted transitions are visible: the oracle is not trivially the taste.
-    planted = [(gen_behaviour.CATEGORIES.index(a), gen_behaviour.CATEGORIES.index(b))
-               for a, b in gen_behaviour.PLANTED_TRANSITIONS.items()]
+    planted = [
+        (gen_behaviour.CATEGORIES.index(a), gen_behaviour.CATEGORIES.index(b))
+        for a, b in gen_behaviour.PLANTED_TRANSITIONS.items()
+    ]
     assert all(observed[a, b] > 1.5 * expected[a].mean() for a, b in planted)
 
 
@@ -89,14 +92,23 @@ def test_oracle_bounds_the_model_on_the_generated_warehouse(
     for k in recs_oracle.KS:
         assert table.loc[("oracle", k), "hit_rate"] >= table.loc[("model", k), "hit_rate"]
 
+    # the printed share of the oracle's lift: (model - best baseline) / (oracle - best baseline)
+    shares = oracle_share(table.reset_index(), "model")
+    for k in recs_oracle.KS:
+        rate = table["hit_rate"].xs(k, level="k")
+        best = max(rate["cohort"], rate["popularity"])
+        assert shares[k] == pytest.approx((rate["model"] - best) / (rate["oracle"] - best))
+
     # The scoring of c360.recs.oracle equals dbt's evaluation for the model on all test customers.
     events, _, backtest = recs_oracle._read(path)
     model_lists = backtest[backtest["method"] == "model"].drop(columns="method")
     con = duckdb.connect(str(path), read_only=True)
     try:
-        dbt_rates = con.execute(
-            "select k, hit_rate from marts.next_best_category_evaluation where method = 'model'"
-        ).df().set_index("k")["hit_rate"]
+        dbt_rates = (
+            con.execute("select k, hit_rate from marts.next_best_category_evaluation where method = 'model'")
+            .df()
+            .set_index("k")["hit_rate"]
+        )
     finally:
         con.close()
     for k, rate in recs_oracle.hit_rates(model_lists, events).items():

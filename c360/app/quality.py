@@ -105,12 +105,54 @@ def category_affinity(wh: Warehouse) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def recommender_evaluation(wh: Warehouse) -> pd.DataFrame:
-    """Offline evaluation: hit rate and coverage per method and k."""
+    """Offline evaluation: test and validation scores per method and k, and the served method."""
     return query(
         wh,
         """
-        select method, k, hit_rate, coverage, customers_evaluated
+        select method, k, hit_rate, ndcg, coverage, customers_evaluated, validation_hit_rate,
+            validation_ndcg, served_method, validation_cutoff_date, cutoff_date
         from marts.next_best_category_evaluation
         order by k, hit_rate desc
         """,
     )
+
+
+def served_verdict(evaluation: pd.DataFrame) -> tuple[str, list[str]]:
+    """What the Recommendations page says about the served method: which one and why (from its
+    validation NDCG), and one line per k where the model's test hit rate is below the best
+    baseline's. Plain text; the caller escapes it for Markdown."""
+    methods = evaluation[evaluation["method"] != "served"]
+    served = (
+        str(evaluation["served_method"].dropna().iloc[0]) if evaluation["served_method"].notna().any() else ""
+    )
+    largest_k = methods["k"].max()
+    at_k = methods[methods["k"] == largest_k].set_index("method")
+    first = evaluation.iloc[0]
+    start, end = (pd.Timestamp(first[column]).date() for column in ("validation_cutoff_date", "cutoff_date"))
+    window = f"{start} up to {end}, where the test window starts"
+    if at_k["validation_ndcg"].notna().any():
+        scores = ", ".join(
+            f"{m} {v:.1%}" for m, v in at_k["validation_ndcg"].sort_values(ascending=False).items()
+        )
+        why = (
+            f"it had the best validation NDCG@{largest_k} on the purchases from {window} ({scores}); "
+            "the test window played no part in the choice."
+        )
+    else:
+        why = f"there was no validation event from {window}, so the model is served by default."
+    summary = f"Serving: {served}. Chosen because {why}"
+    if served and served != "model":
+        summary += (
+            f" The model is not served: it scored below the {served} baseline on the validation window."
+        )
+    losses = []
+    for k, group in methods.groupby("k"):
+        rates = group.set_index("method")["hit_rate"]
+        baselines = rates.drop(labels=["model"], errors="ignore").dropna()
+        if "model" in rates and len(baselines) and rates["model"] < baselines.max():
+            best = baselines.idxmax()
+            losses.append(
+                f"The model loses to the {best} baseline at k = {k} on the test window: hit rate "
+                f"{rates['model']:.1%} vs {baselines.max():.1%}."
+            )
+    return summary, losses

@@ -68,8 +68,15 @@ def build_and_evaluate(raw_dir: Path, directory: Path, label: str) -> pd.DataFra
     started = time.perf_counter()
     run_dbt(
         # cautious: only tests whose parents are all selected (not e.g. customer_category_spend's)
-        ["build", "--select", f"+{RECS_SELECTOR}", "--indirect-selection", "cautious",
-         "--vars", f"{{recs_dataset_label: {label}}}"],
+        [
+            "build",
+            "--select",
+            f"+{RECS_SELECTOR}",
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            f"{{recs_dataset_label: {label}}}",
+        ],
         target="duckdb",
         target_path=Path(env["DBT_TARGET_PATH"]),
         env=env,
@@ -96,9 +103,22 @@ def evaluate_generated(workdir: Path, customers: int, seed: int, days: int) -> p
     return build_and_evaluate(raw_dir, directory, _generated_label(customers, seed))
 
 
-def ceiling_generated(workdir: Path, customers: int, seed: int, days: int) -> str:
+def oracle_share(table: pd.DataFrame, method: str) -> dict[int, float]:
+    """Per k, the share of the oracle's lift over the best baseline that `method` reaches:
+    (method - best baseline) / (oracle - best baseline), from `c360.recs.oracle.compare`'s table."""
+    shares = {}
+    for k, group in table.groupby("k"):
+        rates = group.set_index("method")["hit_rate"]
+        best = rates.drop(labels=["model", "oracle"], errors="ignore").max()
+        gap = rates["oracle"] - best
+        shares[int(k)] = float((rates[method] - best) / gap) if gap > 0 else float("nan")
+    return shares
+
+
+def ceiling_generated(workdir: Path, customers: int, seed: int, days: int, served: str = "model") -> str:
     """The oracle comparison (c360.recs.oracle) on the generated warehouse built by
-    `evaluate_generated` with the same arguments, as a Markdown section."""
+    `evaluate_generated` with the same arguments, as a Markdown section, with the share of the
+    oracle's lift that the served method reaches."""
     from c360.recs import oracle as recs_oracle
 
     label = _generated_label(customers, seed)
@@ -111,6 +131,10 @@ def ceiling_generated(workdir: Path, customers: int, seed: int, days: int) -> st
         "categories by the generator's true odds (latent taste + planted transitions), which no "
         "model can see; model and baselines re-scored on the same customers:\n\n"
         + recs_oracle.format_comparison(table)
+        + f"\n\nServed method ({served}): "
+        + ", ".join(
+            f"{share:.0%} of the oracle's lift at k = {k}" for k, share in oracle_share(table, served).items()
+        )
     )
 
 
@@ -131,17 +155,26 @@ def evaluate_current() -> pd.DataFrame:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m c360.recs.evaluation",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default=",".join(DATASETS),
-                        help="comma-separated: generated, sample (default both)")
+    parser = argparse.ArgumentParser(
+        prog="python -m c360.recs.evaluation", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--datasets", default=",".join(DATASETS), help="comma-separated: generated, sample (default both)"
+    )
     parser.add_argument("--customers", type=int, default=100_000, help="generated customers (default 100000)")
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     parser.add_argument("--days", type=int, default=365, help="generated history in days (default 365)")
-    parser.add_argument("--workdir", type=Path, default=config.REPO_ROOT / "data" / "recs_eval",
-                        help="scratch directory for the isolated warehouses (default data/recs_eval)")
-    parser.add_argument("--current", action="store_true",
-                        help="evaluate the configured warehouse (DBT_TARGET) instead of fixed data sets")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=config.REPO_ROOT / "data" / "recs_eval",
+        help="scratch directory for the isolated warehouses (default data/recs_eval)",
+    )
+    parser.add_argument(
+        "--current",
+        action="store_true",
+        help="evaluate the configured warehouse (DBT_TARGET) instead of fixed data sets",
+    )
     args = parser.parse_args(argv)
     args.dataset_list = [d.strip() for d in args.datasets.split(",") if d.strip()]
     unknown = sorted(set(args.dataset_list) - set(DATASETS))
@@ -164,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             args.workdir.mkdir(parents=True, exist_ok=True)
             if "generated" in args.dataset_list:
                 frames.append(evaluate_generated(args.workdir, args.customers, args.seed, args.days))
-                ceiling = ceiling_generated(args.workdir, args.customers, args.seed, args.days)
+                served = str(frames[-1]["served_method"].iloc[0])
+                ceiling = ceiling_generated(args.workdir, args.customers, args.seed, args.days, served)
             if "sample" in args.dataset_list:
                 frames.append(evaluate_sample(args.workdir))
     except (DbtError, WarehouseError, FileNotFoundError, ValueError, OSError) as exc:

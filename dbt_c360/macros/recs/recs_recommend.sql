@@ -18,8 +18,12 @@
       k          - list length
 
     Categories the customer has not bought come first, by score. When fewer than k are left,
-    the list is filled with bought categories, least recently bought first, and the reason
-    says "Not bought recently". Output: customer_id, rank, category, score, reason, is_new_category.
+    the list is filled with bought categories, least recently bought first: a labelled group of
+    its own (is_new_category false) that the method does not score (score 0), so rank 1..k always
+    follows score descending. Their reason says "Not bought recently" only when the last purchase
+    is at least var('recs_not_recent_days', 30) days before as_of, else "Buy again (no other new
+    category to suggest)". Categories in var('recs_excluded_categories') are ignored
+    (recs_is_recommendable). Output: customer_id, rank, category, score, reason, is_new_category.
     History weight of a purchase = var('recs_recency_decay') ^ (recency rank - 1), most recent
     purchase rank 1; only the latest var('recs_history_purchases') purchases count.
 -#}
@@ -34,6 +38,7 @@
 {%- set decay = var('recs_recency_decay', 0.7) | float -%}
 {%- set history_purchases = var('recs_history_purchases', 50) | int -%}
 {%- set cohort_prior = var('recs_cohort_prior_customers', 20) | float -%}
+{%- set not_recent_days = var('recs_not_recent_days', 30) | int -%}
 {%- set double = c360.recs_double_type() -%}
 {%- set text = dbt.type_string() -%}
 with
@@ -42,6 +47,7 @@ rec_purchases as (
 
     select customer_id, transaction_id, transaction_at, category
     from {{ purchases }}
+    where {{ c360.recs_is_recommendable('category') }}
 
 ),
 
@@ -56,6 +62,7 @@ rec_categories as (
 
     select category_name, sort_order
     from {{ categories }}
+    where {{ c360.recs_is_recommendable('category_name') }}
 
 ),
 
@@ -304,6 +311,8 @@ ranked as (
 
     select
         scored.*,
+        -- re-buy picks are a group of their own after every new category, not scored (0)
+        case when scored.is_bought then 0 else scored.score end as list_score,
         row_number() over (
             partition by scored.customer_id
             order by
@@ -317,26 +326,39 @@ ranked as (
 
 ),
 
-final as (
+listed as (
 
     select
-        ranked.customer_id,
-        ranked.recommendation_rank as rank,
-        ranked.category,
-        ranked.score,
-        case
-            when ranked.is_bought
-                then {{ dbt.concat(["'Not bought recently: last '", 'ranked.category', "' purchase '",
-                                    'cast(' ~ dbt.datediff('ranked.last_purchase_at', 'as_of.as_of_at', 'day')
-                                    ~ ' as ' ~ text ~ ')',
-                                    "' days ago'"]) }}
-            else ranked.new_category_reason
-        end as reason,
-        not ranked.is_bought as is_new_category
+        ranked.*,
+        {{ dbt.datediff('ranked.last_purchase_at', 'as_of.as_of_at', 'day') }} as days_since_purchase
 
     from ranked
     cross join as_of
     where ranked.recommendation_rank <= {{ k }}
+
+),
+
+final as (
+
+    select
+        listed.customer_id,
+        listed.recommendation_rank as rank,
+        listed.category,
+        listed.list_score as score,
+        case
+            when listed.is_bought and listed.days_since_purchase >= {{ not_recent_days }}
+                then {{ dbt.concat(["'Not bought recently: last '", 'listed.category', "' purchase '",
+                                    'cast(listed.days_since_purchase as ' ~ text ~ ')',
+                                    "' days ago'"]) }}
+            when listed.is_bought
+                then {{ dbt.concat(["'Buy again (no other new category to suggest): last '", 'listed.category',
+                                    "' purchase '", 'cast(listed.days_since_purchase as ' ~ text ~ ')',
+                                    "' days ago'"]) }}
+            else listed.new_category_reason
+        end as reason,
+        not listed.is_bought as is_new_category
+
+    from listed
 
 )
 

@@ -1,8 +1,11 @@
--- Top 3 next best categories for every customer (macro recs_recommend, method 'model'):
--- categories the customer has not bought yet, scored by a recency-weighted mix of
--- "customers who bought X bought Y next" switch probabilities over the customer's own
--- categories; prospects get the most popular categories; customers with fewer than 3 new
--- categories left also get their least recently bought ones ("Not bought recently").
+-- Top 3 next best categories for every customer, from the method that won on the validation
+-- window (next_best_category_validation.is_served: the model, the cohort or the popularity
+-- baseline; method column). Every method is run by the same macros as in the backtest
+-- (recs_method_lists, recs_recommend) on all purchases. Model: categories the customer has not
+-- bought yet, scored by a recency-weighted mix of "customers who bought X bought Y next" switch
+-- probabilities over the customer's own categories; prospects get the most popular categories.
+-- Customers with fewer than 3 new categories left also get bought ones, as a labelled group of
+-- their own after the new ones (is_new_category false, score 0), so rank follows score.
 
 with
 
@@ -24,14 +27,27 @@ product_categories as (
 
 ),
 
-recommendations as (
+validation as (
 
-    {{ c360.recs_recommend(
+    select * from {{ ref('next_best_category_validation') }}
+
+),
+
+served as (
+
+    select distinct method
+    from validation
+    where is_served
+
+),
+
+method_lists as (
+
+    {{ c360.recs_method_lists(
         purchases='transactions',
         customers='customers',
         categories='product_categories',
         as_of='(select max(transaction_at) from transactions)',
-        method='model',
         k=3,
     ) | indent(4) }}
 
@@ -40,14 +56,17 @@ recommendations as (
 final as (
 
     select
-        customer_id,
-        rank,
-        category,
-        score,
-        reason,
-        is_new_category
+        method_lists.customer_id,
+        method_lists.rank,
+        method_lists.category,
+        method_lists.score,
+        method_lists.reason,
+        method_lists.is_new_category,
+        method_lists.method
 
-    from recommendations
+    from method_lists
+    inner join served
+        on method_lists.method = served.method
 
 )
 

@@ -1,5 +1,5 @@
 -- The recommender replayed at the evaluation cutoff: the top 3 lists of the production model
--- and of the two baselines, computed by the same macro (recs_recommend) from TRAINING
+-- and of the two baselines, computed by the same macros (recs_method_lists, recs_recommend) from TRAINING
 -- purchases only (dated before next_best_category_cutoff.cutoff_date), for every customer
 -- with at least one training purchase. Nothing dated on or after the cutoff is read here.
 
@@ -45,45 +45,33 @@ training_customers as (
 
 ),
 
-{% for method in ['model', 'popularity', 'cohort'] %}
-{{ method }}_recommendations as (
+method_lists as (
 
-    {{ c360.recs_recommend(
+    {{ c360.recs_method_lists(
         purchases='training_purchases',
         customers='customers',
         categories='product_categories',
         as_of='(select cast(cutoff_date as ' ~ dbt.type_timestamp() ~ ') from cutoff)',
-        method=method,
         k=3,
     ) | indent(4) }}
-
-),
-
-{% endfor %}
-unioned as (
-
-    {% for method in ['model', 'popularity', 'cohort'] -%}
-    select '{{ method }}' as method, * from {{ method }}_recommendations  -- noqa: RF04
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
 
 ),
 
 final as (
 
     select
-        unioned.method,
-        unioned.customer_id,
-        unioned.rank,
-        unioned.category,
-        unioned.score,
-        unioned.reason,
-        unioned.is_new_category,
+        method_lists.method,
+        method_lists.customer_id,
+        method_lists.rank,
+        method_lists.category,
+        method_lists.score,
+        method_lists.reason,
+        method_lists.is_new_category,
         cutoff.cutoff_date
 
-    from unioned
+    from method_lists
     inner join training_customers
-        on unioned.customer_id = training_customers.customer_id
+        on method_lists.customer_id = training_customers.customer_id
     cross join cutoff
 
 )

@@ -1,6 +1,9 @@
 -- The time split of the recommender's offline evaluation (one row). Training = transactions
 -- dated before cutoff_date; holdout = from cutoff_date on. cutoff_date is var('recs_cutoff_date')
 -- when set, else the day at (1 - var('recs_holdout_fraction')) of the transaction date range.
+-- validation_cutoff_date splits the TRAINING range the same way (the day at 1 - holdout fraction
+-- of first_transaction_date .. cutoff_date): the served method is chosen on the validation window
+-- [validation_cutoff_date, cutoff_date), which ends before the test window starts.
 {%- set cutoff_date = var('recs_cutoff_date', none) -%}
 {%- set holdout_fraction = var('recs_holdout_fraction', 0.2) | float -%}
 {%- if cutoff_date and not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', cutoff_date | string) -%}
@@ -36,14 +39,8 @@ cutoff as (
         {% if cutoff_date -%}
         cast('{{ cutoff_date }}' as date) as cutoff_date,
         {%- else -%}
-        cast(
-            {{ dbt.dateadd(
-                'day',
-                'floor(' ~ dbt.datediff('first_transaction_date', 'last_transaction_date', 'day')
-                    ~ ' * ' ~ (1 - holdout_fraction) ~ ')',
-                'first_transaction_date',
-            ) }} as date
-        ) as cutoff_date,
+        {{ c360.recs_split_date('first_transaction_date', 'last_transaction_date', 1 - holdout_fraction) }}
+            as cutoff_date,
         {%- endif %}
         {{ 'true' if cutoff_date else 'false' }} as is_cutoff_fixed
 
@@ -64,10 +61,22 @@ split_counts as (
 
 ),
 
+validation as (
+
+    select
+        cutoff_date,
+        {{ c360.recs_split_date('first_transaction_date', 'cutoff_date', 1 - holdout_fraction) }}
+            as validation_cutoff_date
+
+    from cutoff
+
+),
+
 final as (
 
     select
         cutoff.cutoff_date,
+        validation.validation_cutoff_date,
         cutoff.first_transaction_date,
         cutoff.last_transaction_date,
         cutoff.is_cutoff_fixed,
@@ -75,6 +84,7 @@ final as (
         coalesce(split_counts.holdout_transaction_count, 0) as holdout_transaction_count
 
     from cutoff
+    cross join validation
     cross join split_counts
 
 )

@@ -1,17 +1,22 @@
 -- Offline evaluation of the recommender against two baselines, on the time split of
--- next_best_category_cutoff. One row per method (model, popularity, cohort) and list length k:
+-- next_best_category_cutoff. One row per method (model, cohort, popularity) and list length k,
+-- plus method = 'served': the method next_best_category serves (served_method), chosen on the
+-- validation window before the cutoff (next_best_category_validation), with its test scores.
 --   hit_rate            share of evaluated customers whose holdout event (first purchase in a
 --                       new category after the cutoff) is in the method's top k
---   coverage            catalogue coverage: share of the catalogue's categories that the method
---                       recommends in someone's top k (over the evaluated customers)
+--   ndcg                mean of 1 / log2(1 + rank of the event category) within the top k
+--   coverage            catalogue coverage: share of the recommendable catalogue's categories
+--                       that the method recommends in someone's top k (over the evaluated customers)
 --   customers_evaluated customers with a holdout event
 --   guaranteed_hit_rate share of them with at most k new categories left at the cutoff: every
 --                       method hits them, so hit_rate can only vary above this floor
+--   validation_hit_rate / validation_ndcg  the same scores on the validation window
 {%- set ks = var('recs_eval_ks', [1, 3]) -%}
 {%- set dataset = var('recs_dataset_label', 'warehouse') | string -%}
 {%- if not modules.re.match('^[A-Za-z0-9_.-]{1,64}$', dataset) -%}
     {{ exceptions.raise_compiler_error("var recs_dataset_label must match [A-Za-z0-9_.-]{1,64}, got '" ~ dataset ~ "'") }}
 {%- endif %}
+{%- set double = c360.recs_double_type() %}
 
 with
 
@@ -33,69 +38,41 @@ holdout_events as (
 
 ),
 
+validation as (
+
+    select * from {{ ref('next_best_category_validation') }}
+
+),
+
 product_categories as (
 
     select * from {{ ref('product_categories') }}
 
 ),
 
-methods as (
+scores as (
 
-    {% for method in ['model', 'popularity', 'cohort'] -%}
-    select '{{ method }}' as method  -- noqa: RF04
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-list_lengths as (
-
-    {% for k in ks -%}
-    select {{ k | int }} as k
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-evaluated_lists as (
-
-    select
-        backtest.method,
-        list_lengths.k,
-        backtest.customer_id,
-        backtest.category,
-        holdout_events.category as holdout_category
-
-    from backtest
-    inner join holdout_events
-        on backtest.customer_id = holdout_events.customer_id
-    inner join list_lengths
-        on backtest.rank <= list_lengths.k
-
-),
-
-hits as (
-
-    select
-        method,
-        k,
-        count(distinct case when category = holdout_category then customer_id end) as hit_count,
-        count(distinct category) as recommended_category_count
-
-    from evaluated_lists
-    group by method, k
+    {{ c360.recs_score_lists('backtest', 'holdout_events', ks) | indent(4) }}
 
 ),
 
 guaranteed as (
 
+    {% for k in ks -%}
     select
-        list_lengths.k,
-        count(case when holdout_events.new_category_count <= list_lengths.k then 1 end) as guaranteed_hit_count
+        {{ k | int }} as k,
+        count(case when new_category_count <= {{ k | int }} then 1 end) as guaranteed_hit_count
+    from holdout_events
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
-    from list_lengths
-    cross join holdout_events
-    group by list_lengths.k
+),
+
+served as (
+
+    select distinct method as served_method
+    from validation
+    where is_served
 
 ),
 
@@ -103,44 +80,94 @@ totals as (
 
     select
         (select count(*) from holdout_events) as customers_evaluated,
-        (select count(*) from product_categories) as catalogue_size
+        (
+            select count(*) from product_categories
+            where {{ c360.recs_is_recommendable('category_name') }}
+        ) as catalogue_size
+
+),
+
+per_method as (
+
+    select
+        scores.method,
+        scores.k,
+        case
+            when totals.customers_evaluated > 0
+                then cast(scores.hit_count as {{ double }}) / totals.customers_evaluated
+        end as hit_rate,
+        case
+            when totals.customers_evaluated > 0
+                then cast(scores.ndcg_sum as {{ double }}) / totals.customers_evaluated
+        end as ndcg,
+        cast(scores.recommended_category_count as {{ double }}) / totals.catalogue_size as coverage,
+        totals.customers_evaluated,
+        scores.hit_count,
+        case
+            when totals.customers_evaluated > 0
+                then cast(coalesce(guaranteed.guaranteed_hit_count, 0) as {{ double }}) / totals.customers_evaluated
+        end as guaranteed_hit_rate,
+        validation.hit_rate as validation_hit_rate,
+        validation.ndcg as validation_ndcg,
+        validation.customers_evaluated as validation_customers_evaluated,
+        served.served_method
+
+    from scores
+    cross join totals
+    cross join served
+    left join guaranteed
+        on scores.k = guaranteed.k
+    left join validation
+        on
+            scores.method = validation.method
+            and scores.k = validation.k
+
+),
+
+with_served as (
+
+    select * from per_method
+    union all
+    select
+        'served' as method,  -- noqa: RF04
+        k,
+        hit_rate,
+        ndcg,
+        coverage,
+        customers_evaluated,
+        hit_count,
+        guaranteed_hit_rate,
+        validation_hit_rate,
+        validation_ndcg,
+        validation_customers_evaluated,
+        served_method
+
+    from per_method
+    where method = served_method
 
 ),
 
 final as (
 
     select
-        methods.method,
-        list_lengths.k,
-        case
-            when totals.customers_evaluated > 0
-                then cast(coalesce(hits.hit_count, 0) as {{ c360.recs_double_type() }}) / totals.customers_evaluated
-        end as hit_rate,
-        (
-            cast(coalesce(hits.recommended_category_count, 0) as {{ c360.recs_double_type() }})
-            / totals.catalogue_size
-        ) as coverage,
-        totals.customers_evaluated,
-        coalesce(hits.hit_count, 0) as hit_count,
-        case
-            when totals.customers_evaluated > 0
-                then
-                    cast(coalesce(guaranteed.guaranteed_hit_count, 0) as {{ c360.recs_double_type() }})
-                    / totals.customers_evaluated
-        end as guaranteed_hit_rate,
+        with_served.method,
+        with_served.k,
+        with_served.hit_rate,
+        with_served.ndcg,
+        with_served.coverage,
+        with_served.customers_evaluated,
+        with_served.hit_count,
+        with_served.guaranteed_hit_rate,
+        with_served.validation_hit_rate,
+        with_served.validation_ndcg,
+        with_served.validation_customers_evaluated,
+        with_served.served_method,
         cutoff.cutoff_date,
+        cutoff.validation_cutoff_date,
         '{{ dataset }}' as dataset
 
-    from methods
-    cross join list_lengths
-    cross join totals
+    from with_served
     cross join cutoff
-    left join hits
-        on
-            methods.method = hits.method
-            and list_lengths.k = hits.k
-    left join guaranteed
-        on list_lengths.k = guaranteed.k
 
 )
 
