@@ -63,17 +63,29 @@ def test_mf_query_through_the_wrapper(engine: str, request: pytest.FixtureReques
         ["metric_time__month", "transaction__category"],
     )
     listing = _run_mf(warehouse, target_path, ["list", "metrics"], skip_parse=True)
-    assert "books_spend_share" in listing and "repeat_purchase_rate" in listing
+    assert "books_spend_share" in listing and "cohort_lifetime_repeat_rate" in listing
     validation = _run_mf(warehouse, target_path, ["validate-configs"], skip_parse=True)
     assert "ERRORS: 0" in validation and "Successfully validated metrics against data warehouse" in validation
 
     # Every named metric through `mf query` gives what the Python client gives (the client's
     # values are checked against pandas in test_metrics_values.py).
     all_csv = tmp_path / "all.csv"
-    _run_mf(warehouse, target_path, ["query", "--metrics", ",".join(NAMED_METRICS),
-                                     "--group-by", "metric_time__month", "--decimals", "10",
-                                     "--csv", str(all_csv)],
-            skip_parse=True)
+    _run_mf(
+        warehouse,
+        target_path,
+        [
+            "query",
+            "--metrics",
+            ",".join(NAMED_METRICS),
+            "--group-by",
+            "metric_time__month",
+            "--decimals",
+            "10",
+            "--csv",
+            str(all_csv),
+        ],
+        skip_parse=True,
+    )
     via_cli = pd.read_csv(all_csv)
     via_cli["metric_time__month"] = pd.to_datetime(via_cli["metric_time__month"]).astype("datetime64[us]")
     via_client = client_for(warehouse).query(NAMED_METRICS, time_grain="month")

@@ -32,7 +32,7 @@ PARITY_QUERIES: list[dict] = [
         "time_grain": "month",
     },
     {
-        "metrics": ["new_customers", "repeat_purchase_rate", "avg_days_since_last_purchase"],
+        "metrics": ["new_customers", "cohort_lifetime_repeat_rate", "avg_days_since_last_purchase"],
         "time_grain": "quarter",
     },
     {
@@ -59,7 +59,9 @@ def duck(duckdb_warehouse_generated: Warehouse) -> MetricsClient:
 
 def test_catalog_has_labels_descriptions_and_common_dimensions(duck: MetricsClient) -> None:
     catalog = {m.name: m for m in duck.catalog()}
-    assert {"total_spend", "repeat_purchase_rate", "books_spend_share", "spend_mom_growth"} <= set(catalog)
+    assert {"total_spend", "cohort_lifetime_repeat_rate", "books_spend_share", "spend_mom_growth"} <= set(
+        catalog
+    )
     assert all(m.label and m.description for m in catalog.values())
     assert catalog["average_order_value"].type == "ratio"
     assert catalog["trailing_30d_spend"].type == "cumulative"

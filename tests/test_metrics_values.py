@@ -123,7 +123,7 @@ def test_category_spend_and_share_metrics(built: tuple[MetricsClient, MartFrames
 
 def test_customer_metrics_by_acquisition_month(built: tuple[MetricsClient, MartFrames]) -> None:
     client, frames = built
-    names = ["new_customers", "purchasing_customers", "repeat_customers", "repeat_purchase_rate"]
+    names = ["new_customers", "purchasing_customers", "repeat_customers", "cohort_lifetime_repeat_rate"]
     got = client.query(names, time_grain="month")
     first = first_purchase(frames).assign(metric_time__month=lambda f: truncate(f["first_at"], "month"))
     grouped = first.groupby("metric_time__month")
@@ -134,7 +134,7 @@ def test_customer_metrics_by_acquisition_month(built: tuple[MetricsClient, MartF
             "repeat_customers": grouped["orders"].apply(lambda s: float((s >= 2).sum())),
         }
     )
-    expected["repeat_purchase_rate"] = expected["repeat_customers"] / expected["purchasing_customers"]
+    expected["cohort_lifetime_repeat_rate"] = expected["repeat_customers"] / expected["purchasing_customers"]
     assert_frames_match(got, expected.reset_index(), ["metric_time__month"])
 
 
@@ -144,7 +144,7 @@ def test_customer_metrics_by_customer_dimension(
 ) -> None:
     client, frames = built
     key = f"customer__{dimension}"
-    names = ["customer_count", "repeat_purchase_rate", "avg_days_since_last_purchase"]
+    names = ["customer_count", "cohort_lifetime_repeat_rate", "avg_days_since_last_purchase"]
     got = client.query(names, group_by=[key])
     cu = frames.customers.merge(first_purchase(frames), left_on="customer_id", right_index=True, how="left")
     cu[key] = cu[dimension]
@@ -153,7 +153,7 @@ def test_customer_metrics_by_customer_dimension(
     expected = pd.DataFrame(
         {
             "customer_count": grouped.size().astype("float64"),
-            "repeat_purchase_rate": grouped["orders"].apply(lambda s: float((s >= 2).sum()))
+            "cohort_lifetime_repeat_rate": grouped["orders"].apply(lambda s: float((s >= 2).sum()))
             / buyers.replace(0, np.nan),
             "avg_days_since_last_purchase": grouped["days_since_last"].mean(),
         }
@@ -488,3 +488,39 @@ def test_partial_month_ends_at_the_as_of_date(
         assert_frames_match(got, expected, ["metric_time__month"])
         days = client.query(["trailing_30d_spend"], time_grain="day")
         assert days["metric_time__day"].max() == as_of
+
+
+@pytest.mark.parametrize(
+    ("metric", "period"), [("spend_month_to_date", "month"), ("spend_year_to_date", "year")]
+)
+def test_spend_to_date_by_day(built: tuple[MetricsClient, MartFrames], metric: str, period: str) -> None:
+    """grain_to_date: spend from the start of the day's month (year) through the day."""
+    client, frames = built
+    start, end = _middle_window(frames, days=70)
+    got = client.query([metric], time_grain="day", start=start, end=end)
+    daily = frames.transactions.groupby(truncate(frames.transactions["transaction_at"], "day"))[
+        "amount"
+    ].sum()
+    days = pd.Series(pd.date_range(start, end, freq="D").astype("datetime64[us]"))
+    period_start = truncate(days, period)
+    expected = pd.DataFrame(
+        {
+            "metric_time__day": days,
+            metric: [
+                daily[(daily.index >= p) & (daily.index <= d)].sum()
+                for d, p in zip(days, period_start, strict=True)
+            ],
+        }
+    )
+    assert_frames_match(got, expected, ["metric_time__day"])
+
+
+def test_spend_to_date_by_month(built: tuple[MetricsClient, MartFrames]) -> None:
+    """By month: month-to-date is the month's spend, year-to-date the year's spend through it."""
+    client, frames = built
+    got = client.query(["total_spend", "spend_month_to_date", "spend_year_to_date"], time_grain="month")
+    month = truncate(frames.transactions["transaction_at"], "month")
+    monthly = frames.transactions.groupby(month)["amount"].sum().rename_axis("metric_time__month")
+    expected = pd.DataFrame({"spend_month_to_date": monthly})
+    expected["spend_year_to_date"] = monthly.groupby(monthly.index.year).cumsum()
+    assert_frames_match(got, expected.reset_index(), ["metric_time__month"])
