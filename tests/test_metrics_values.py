@@ -524,3 +524,19 @@ def test_spend_to_date_by_month(built: tuple[MetricsClient, MartFrames]) -> None
     expected = pd.DataFrame({"spend_month_to_date": monthly})
     expected["spend_year_to_date"] = monthly.groupby(monthly.index.year).cumsum()
     assert_frames_match(got, expected.reset_index(), ["metric_time__month"])
+
+
+def test_dimension_values_come_from_metricflow(built: tuple[MetricsClient, MartFrames]) -> None:
+    """Distinct values over the metric's source rows: segments of buyers (no Prospect for spend),
+    every category for the windowed cumulative metric."""
+    client, frames = built
+    buyers = frames.customers[frames.customers["customer_id"].isin(frames.transactions["customer_id"])]
+    assert client.dimension_values(["total_spend"], "customer__rfm_segment") == sorted(
+        buyers["rfm_segment"].unique()
+    )
+    assert "Prospect" in set(frames.customers["rfm_segment"])
+    assert client.dimension_values(["trailing_30d_spend"], "product_category__category_name") == sorted(
+        frames.transactions["category"].unique()
+    )
+    with pytest.raises(MetricsQueryError, match="not a categorical dimension"):
+        client.dimension_values(["total_spend"], "customer__email")

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+from metricflow.engine.metricflow_engine import MetricFlowQueryRequest, MetricFlowQueryType
 from metricflow_semantics.errors.error_classes import MetricFlowException
 
 from c360 import config
@@ -367,11 +367,27 @@ class MetricsClient:
         """
         shape = self.shape(metrics, group_by, time_grain, where, start, end, order, limit)
         frame = query(self.warehouse, _compiled_sql(self._handle(), shape), times=True)
-        for name in shape.metrics:
-            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
-        if not shape.order and shape.group_by:
-            frame = frame.sort_values(list(shape.group_by), kind="stable", na_position="last")
-        return frame.reset_index(drop=True)
+        return _tidy(frame, shape.metrics, () if shape.order else shape.group_by)
+
+    def dimension_values(self, metrics: Sequence[str], dimension: str) -> list[str]:
+        """The values a categorical dimension of `metrics` takes, sorted (MetricFlow's
+        dimension-values query: distinct values over the metrics' source rows).
+        """
+        names = self._check_metrics(metrics)
+        dims = {d.name: d for d in self.dimensions(names)}
+        if dimension not in dims or dims[dimension].kind != "categorical":
+            raise MetricsQueryError(f"{dimension!r} is not a categorical dimension of {', '.join(names)}")
+        try:
+            sql = _dimension_values_sql(self._handle(), names, (dimension,))
+        except MetricsQueryError:
+            if "metric_time" not in dims:
+                raise
+            # A windowed cumulative metric has values only per time period: list the values
+            # over the coarsest grain it offers.
+            coarsest = f"metric_time__{dims['metric_time'].grains[-1]}"
+            sql = _dimension_values_sql(self._handle(), names, (dimension, coarsest))
+        frame = query(self.warehouse, sql)
+        return sorted(str(v) for v in frame[dimension].dropna().unique())
 
     def saved_queries(self) -> list[SavedQueryInfo]:
         """The saved queries of the manifest (as MetricFlow lists them), sorted by name."""
@@ -397,12 +413,17 @@ class MetricsClient:
         sql = self.saved_query_sql(name)
         saved = next(s for s in self.saved_queries() if s.name == name)
         frame = query(self.warehouse, sql, times=True)
-        for metric in saved.metrics:
-            frame[metric] = pd.to_numeric(frame[metric], errors="coerce").astype("float64")
-        group_columns = [c for c in frame.columns if c not in saved.metrics]
-        if not saved.ordered and group_columns:
-            frame = frame.sort_values(group_columns, kind="stable", na_position="last")
-        return frame.reset_index(drop=True)
+        group_columns = () if saved.ordered else tuple(c for c in frame.columns if c not in saved.metrics)
+        return _tidy(frame, saved.metrics, group_columns)
+
+
+def _tidy(frame: pd.DataFrame, metrics: Sequence[str], sort_by: Sequence[str]) -> pd.DataFrame:
+    """Metric columns as float64, rows sorted by `sort_by` (none: as the SQL returned them)."""
+    for name in metrics:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    if sort_by:
+        frame = frame.sort_values(list(sort_by), kind="stable", na_position="last")
+    return frame.reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -430,6 +451,24 @@ def _saved_queries(handle: EngineHandle) -> tuple[SavedQueryInfo, ...]:
         )
         for saved in found
     )
+
+
+@lru_cache(maxsize=256)
+def _dimension_values_sql(
+    handle: EngineHandle, metric_names: tuple[str, ...], group_by: tuple[str, ...]
+) -> str:
+    request = MetricFlowQueryRequest.create(
+        metric_names=list(metric_names),
+        group_by_names=list(group_by),
+        query_type=MetricFlowQueryType.DIMENSION_VALUES,
+    )
+    try:
+        with handle.lock:
+            return handle.engine.explain(request).sql_statement.sql
+    except MetricFlowException as exc:
+        raise MetricsQueryError(
+            f"MetricFlow cannot list the values of {group_by[0]}: {_first_line(exc)}"
+        ) from exc
 
 
 @lru_cache(maxsize=64)
