@@ -50,16 +50,22 @@ def controls(version: float) -> app_metrics.ExplorerState | None:
     if not metrics:
         st.info("Pick one or more metrics.")
         return None
+    describe(catalog, metrics)
     dims = app_metrics.dimensions(version, tuple(metrics))
     categorical = dims[dims["kind"] == "categorical"]
     dim_labels = dict(zip(categorical["name"], categorical["label"], strict=True))
-    grains = [None, *[g for g in GRAINS if "metric_time" in set(dims["name"])]]
+    metric_time = dims[dims["name"] == "metric_time"]
+    offered = [g for g in GRAINS if not metric_time.empty and g in metric_time["grains"].iloc[0]]
+    fixed = app_metrics.fixed_grains(version, tuple(metrics))
+    grains = offered if fixed else [None, *offered]
+    for metric, grain_only in fixed.items():
+        st.caption(f"{md_escape(labels[metric])} is defined at {grain_only} grain only.")
     left, middle, right = st.columns(3)
     keep_valid("mx_group_by", list(dim_labels))
     group_by = left.multiselect(
         "Group by (valid for every chosen metric)",
         list(dim_labels),
-        format_func=lambda n: f"{dim_labels[n]} ({n})",
+        format_func=dim_labels.__getitem__,
         key="mx_group_by",
     )
     keep_valid("mx_grain", grains)
@@ -91,8 +97,61 @@ def controls(version: float) -> app_metrics.ExplorerState | None:
     )
 
 
-def chart(frame: pd.DataFrame, state: app_metrics.ExplorerState, labels: dict[str, str]) -> None:
-    """A line over time, bars per group, or headline numbers."""
+def describe(catalog: pd.DataFrame, metrics: list[str]) -> None:
+    """Each chosen metric's label, type and description."""
+    rows = catalog.set_index("name")
+    for metric in metrics:
+        row = rows.loc[metric]
+        st.caption(
+            f"**{md_escape(row['label'])}** ({md_escape(row['type'])}): {md_escape(row['description'])}"
+        )
+
+
+def column_config(frame: pd.DataFrame, catalog: pd.DataFrame, dim_labels: dict[str, str]) -> dict:
+    """Readable headers (labels, not internal names) and value formats ($, %, whole numbers)."""
+    rows = catalog.set_index("name")
+    config: dict = {}
+    for column in frame.columns:
+        if column in rows.index:
+            fmt = app_metrics.value_format(column, rows.loc[column, "type"])
+            config[column] = st.column_config.NumberColumn(rows.loc[column, "label"], format=fmt)
+        elif column.startswith("metric_time__"):
+            config[column] = st.column_config.DatetimeColumn(
+                column.rsplit("__", 1)[1].capitalize(), format="YYYY-MM-DD"
+            )
+        else:
+            config[column] = st.column_config.TextColumn(dim_labels.get(column, column.replace("__", " ")))
+    return config
+
+
+def saved_query_section(version: float) -> None:
+    """Run one of the saved queries (their filters kept by MetricFlow)."""
+    saved = app_metrics.saved_queries(version)
+    if saved.empty:
+        return
+    st.subheader("Saved queries")
+    labels = dict(zip(saved["name"], saved["label"], strict=True))
+    name = st.selectbox(
+        "Saved query",
+        [None, *saved["name"]],
+        key="mx_saved",
+        format_func=lambda n: "Choose a saved query" if n is None else labels[n],
+    )
+    if name is None:
+        return
+    st.caption(md_escape(saved.set_index("name").loc[name, "description"]))
+    frame, sql = app_metrics.run_saved(version, warehouse(), name)
+    catalog = app_metrics.catalog(version)
+    st.dataframe(frame, hide_index=True, height=260, column_config=column_config(frame, catalog, {}))
+    with st.expander("Saved query SQL"):
+        st.code(sql, language="sql")
+
+
+def chart(
+    frame: pd.DataFrame, state: app_metrics.ExplorerState, catalog: pd.DataFrame, dim_labels: dict[str, str]
+) -> None:
+    """A line over time, bars per group, or headline numbers (axes named by labels)."""
+    labels = dict(zip(catalog["name"], catalog["label"], strict=True))
     time_column = f"metric_time__{state.grain}" if state.grain else None
     long = frame.melt(
         id_vars=[c for c in frame.columns if c not in state.metrics],
@@ -111,7 +170,7 @@ def chart(frame: pd.DataFrame, state: app_metrics.ExplorerState, labels: dict[st
             color=state.group_by[0] if state.group_by else None,
             facet_row=facet,
             markers=True,
-            labels={time_column: "", "value": ""},
+            labels={**dim_labels, time_column: "", "value": ""},
         )
     elif state.group_by:
         figure = px.bar(
@@ -121,13 +180,14 @@ def chart(frame: pd.DataFrame, state: app_metrics.ExplorerState, labels: dict[st
             color=state.group_by[1] if len(state.group_by) > 1 else None,
             barmode="group",
             facet_row=facet,
-            labels={"value": ""},
+            labels={**dim_labels, "value": ""},
         )
     else:
         columns = st.columns(len(state.metrics))
+        types = dict(zip(catalog["name"], catalog["type"], strict=True))
         for column, metric in zip(columns, state.metrics, strict=True):
             value = frame[metric].iloc[0] if not frame.empty else None
-            shown = "—" if value is None or pd.isna(value) else f"{value:,.2f}"
+            shown = app_metrics.format_value(value, app_metrics.value_format(metric, types[metric]))
             column.metric(md_escape(labels[metric]), shown)
         return
     figure.update_yaxes(matches=None)
@@ -154,12 +214,18 @@ def render() -> None:
         return
     frame, sql = app_metrics.run(version, wh, state)
     catalog = app_metrics.catalog(version)
-    labels = dict(zip(catalog["name"], catalog["label"], strict=True))
+    widened = app_metrics.whole_periods(state.start, state.end, state.grain)
+    if widened:
+        first = widened[0].isoformat() if widened[0] else "the start"
+        last = widened[1].isoformat() if widened[1] else "the end"
+        st.info(f"Values are per whole {state.grain}: the rows cover {first} to {last}, wider than From/To.")
+    dims = app_metrics.dimensions(version, state.metrics)
+    dim_labels = dict(zip(dims["name"], dims["label"], strict=True))
     if frame.empty:
         st.warning("No rows for this query; widen the date range or the filter.")
     else:
-        chart(frame, state, labels)
-    st.dataframe(frame, hide_index=True, height=260)
+        chart(frame, state, catalog, dim_labels)
+    st.dataframe(frame, hide_index=True, height=260, column_config=column_config(frame, catalog, dim_labels))
     left, right = st.columns([1, 3])
     left.download_button(
         "Download CSV",
@@ -172,6 +238,7 @@ def render() -> None:
     right.caption("The address bar holds this view: copy the URL to share it.")
     with st.expander("Generated SQL"):
         st.code(sql, language="sql")
+    saved_query_section(version)
 
 
 guarded(render)

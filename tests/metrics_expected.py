@@ -29,10 +29,12 @@ NAMED_METRICS = [
     "active_customers",
     "spend_per_customer",
     "new_customers",
-    "repeat_purchase_rate",
+    "cohort_lifetime_repeat_rate",
     "avg_days_since_last_purchase",
     "trailing_30d_spend",
     "spend_mom_growth",
+    "spend_month_to_date",
+    "spend_year_to_date",
     "books_spend_share",
 ]
 

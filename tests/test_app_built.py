@@ -197,3 +197,58 @@ def test_date_range_limits_the_metric_and_a_reversed_range_is_refused(built: Any
     assert table["total_spend"].sum() == pytest.approx(float(expected), abs=0.01)
     at = open_page(PAGES[5], {"metric": "total_spend", "start": "2025-03-31", "end": "2025-01-01"})
     assert any("after" in w.value for w in at.warning)
+
+
+def test_month_over_month_is_offered_at_month_grain_only(built: Any) -> None:
+    at = open_page(PAGES[5], {"metric": "spend_mom_growth", "grain": "week"})
+    assert not at.exception
+    assert at.selectbox(key="mx_grain").options == ["month"]
+    assert at.selectbox(key="mx_grain").value == "month"
+    assert any("defined at month grain only" in c.value for c in at.caption)
+    tables = [df.value for df in at.dataframe if "spend_mom_growth" in df.value.columns]
+    assert len(tables) == 1 and "metric_time__month" in tables[0].columns
+
+
+def test_explorer_describes_metrics_and_names_no_internal_columns(built: Any) -> None:
+    at = open_page(PAGES[5], {"metric": ["total_spend", "trailing_30d_spend"], "grain": "month"})
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "Sum of transaction amounts" in captions and "(cumulative)" in captions
+    group_options = at.multiselect(key="mx_group_by").options
+    assert group_options and not [o for o in group_options if "__" in o]
+    assert "Product category" in group_options
+
+
+def test_explorer_states_a_range_widened_to_whole_months(built: Any) -> None:
+    at = open_page(
+        PAGES[5], {"metric": "total_spend", "grain": "month", "start": "2025-03-10", "end": "2025-04-20"}
+    )
+    assert not at.exception
+    assert any("2025-03-01 to 2025-04-30" in i.value for i in at.info)
+    table = explorer_table(at)
+    expected = built.query(
+        "select sum(amount) as s from marts.transactions "
+        "where transaction_date between date '2025-03-01' and date '2025-04-30'"
+    )["s"].iloc[0]
+    assert table["total_spend"].sum() == pytest.approx(float(expected), abs=0.01)
+
+
+def test_filter_values_of_a_cumulative_metric_come_from_the_semantic_layer(built: Any) -> None:
+    at = open_page(PAGES[5], {"metric": "trailing_30d_spend", "grain": "month"})
+    at.selectbox(key="mx_filter_dim").set_value("product_category__category_name").run()
+    assert not at.exception
+    categories = sorted(built.query("select distinct category from marts.transactions")["category"])
+    assert at.multiselect(key="mx_filter_values").options == categories
+
+
+def test_saved_query_with_a_filter_runs_from_the_explorer(built: Any) -> None:
+    at = open_page(PAGES[5], {"metric": "total_spend"})
+    at.selectbox(key="mx_saved").set_value("champions_monthly_spend").run()
+    assert not at.exception
+    tables = [df.value for df in at.dataframe if "metric_time__month" in df.value.columns]
+    expected = built.query(
+        "select sum(t.amount) as s from marts.transactions t join marts.customers c "
+        "on c.customer_id = t.customer_id where c.rfm_segment = 'Champions'"
+    )["s"].iloc[0]
+    assert len(tables) == 1
+    assert tables[0]["total_spend"].sum() == pytest.approx(float(expected), abs=0.01)

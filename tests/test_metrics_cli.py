@@ -65,7 +65,7 @@ def test_mf_query_through_the_wrapper(engine: str, request: pytest.FixtureReques
         ["metric_time__month", "transaction__category"],
     )
     listing = _run_mf(warehouse, target_path, ["list", "metrics"], skip_parse=True)
-    assert "books_spend_share" in listing and "repeat_purchase_rate" in listing
+    assert "books_spend_share" in listing and "cohort_lifetime_repeat_rate" in listing
     validation = _run_mf(warehouse, target_path, ["validate-configs"], skip_parse=True)
     assert "ERRORS: 0" in validation and "Successfully validated metrics against data warehouse" in validation
 

@@ -23,14 +23,16 @@ from tests.metrics_expected import client_for, read_marts, transaction_metrics
 PARITY_QUERIES: list[dict] = [
     {"metrics": ["total_spend", "order_count", "items_sold", "average_order_value"], "time_grain": "month"},
     {"metrics": ["active_customers", "spend_per_customer"], "group_by": ["customer__rfm_segment"]},
-    {"metrics": ["trailing_30d_spend", "spend_mom_growth", "total_spend"], "time_grain": "week"},
+    {"metrics": ["trailing_30d_spend", "total_spend"], "time_grain": "week"},
+    {"metrics": ["trailing_30d_spend", "spend_mom_growth", "total_spend"], "time_grain": "month"},
+    {"metrics": ["spend_mom_growth"], "group_by": ["customer__rfm_segment"]},
     {
         "metrics": ["trailing_30d_spend", "total_spend"],
         "group_by": ["product_category__category_name"],
         "time_grain": "month",
     },
     {
-        "metrics": ["new_customers", "repeat_purchase_rate", "avg_days_since_last_purchase"],
+        "metrics": ["new_customers", "cohort_lifetime_repeat_rate", "avg_days_since_last_purchase"],
         "time_grain": "quarter",
     },
     {
@@ -57,7 +59,9 @@ def duck(duckdb_warehouse_generated: Warehouse) -> MetricsClient:
 
 def test_catalog_has_labels_descriptions_and_common_dimensions(duck: MetricsClient) -> None:
     catalog = {m.name: m for m in duck.catalog()}
-    assert {"total_spend", "repeat_purchase_rate", "books_spend_share", "spend_mom_growth"} <= set(catalog)
+    assert {"total_spend", "cohort_lifetime_repeat_rate", "books_spend_share", "spend_mom_growth"} <= set(
+        catalog
+    )
     assert all(m.label and m.description for m in catalog.values())
     assert catalog["average_order_value"].type == "ratio"
     assert catalog["trailing_30d_spend"].type == "cumulative"
@@ -261,14 +265,17 @@ def test_postgres_knows_how_many_groups_a_time_grain_makes(pg_warehouse_generate
     assert plan["Plan Rows"] <= 2 * actual, (plan["Plan Rows"], actual)
 
 
-
 def test_query_shapes_are_described_in_words_for_messages() -> None:
     """Errors name the query in words, never the internal QueryShape repr."""
     import datetime
 
     from c360.metrics.client import QueryShape
 
-    shape = QueryShape(metrics=("total_spend", "order_count"), group_by=("metric_time__month",),
-                       start=datetime.datetime(2026, 1, 1), end=None)
+    shape = QueryShape(
+        metrics=("total_spend", "order_count"),
+        group_by=("metric_time__month",),
+        start=datetime.datetime(2026, 1, 1),
+        end=None,
+    )
     assert shape.describe() == "total_spend, order_count by metric_time__month from 2026-01-01 to the end"
     assert QueryShape(metrics=("total_spend",)).describe() == "total_spend"

@@ -106,10 +106,67 @@ def dimensions(manifest: float, metrics: tuple[str, ...]) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def dimension_values(manifest: float, wh: Warehouse, metric: str, dimension: str) -> list[str]:
-    """The values a categorical dimension takes (via the semantic layer, grouped by it)."""
-    frame = _call("query", [metric], group_by=[dimension], limit=FILTER_VALUE_LIMIT)
-    column = dimension if dimension in frame.columns else str(frame.columns[0])
-    return sorted(str(v) for v in frame[column].dropna().unique())
+    """The values a categorical dimension takes (MetricFlow's dimension-values query), at most 200."""
+    return list(_call("dimension_values", [metric], dimension))[:FILTER_VALUE_LIMIT]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def fixed_grains(manifest: float, metrics: tuple[str, ...]) -> dict[str, str]:
+    """Of the chosen metrics, those defined at one time grain only, with that grain."""
+    return dict(_call("fixed_grains", list(metrics)))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def saved_queries(manifest: float) -> pd.DataFrame:
+    """The saved queries: name, label, description."""
+    rows = [{"name": q.name, "label": q.label, "description": q.description} for q in _call("saved_queries")]
+    return pd.DataFrame(rows, columns=["name", "label", "description"])
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def run_saved(manifest: float, wh: Warehouse, name: str) -> tuple[pd.DataFrame, str]:
+    """A saved query's result (through MetricFlow, its filters kept) and its SQL."""
+    return _call("saved_query", name), _call("saved_query_sql", name)
+
+
+def value_format(metric: str, metric_type: str) -> str:
+    """How a metric's values read: dollars for spend and order value, percent for shares,
+    rates and growth, whole numbers for counts, one decimal for averages of days.
+    """
+    if metric_type == "ratio" and metric != "average_order_value" or metric.endswith(("_growth", "_rate")):
+        return "percent"
+    if "spend" in metric or metric == "average_order_value":
+        return "dollar"
+    if metric.startswith("avg_"):
+        return "%.1f"
+    return "%d"
+
+
+def format_value(value: float | None, fmt: str) -> str:
+    """One value as `value_format` shows it in tables ("—" when missing)."""
+    if value is None or pd.isna(value):
+        return "—"
+    if fmt == "dollar":
+        return f"${value:,.2f}"
+    if fmt == "percent":
+        return f"{value:.1%}"
+    return f"{value:,.1f}" if fmt == "%.1f" else f"{value:,.0f}"
+
+
+def whole_periods(
+    start: dt.date | None, end: dt.date | None, grain: str | None
+) -> tuple[dt.date, dt.date] | None:
+    """The range MetricFlow queries when From/To are given at a grain: whole periods around them
+    (None without a grain or dates, or when the dates already are whole periods).
+    """
+    if not grain or grain == "day" or not (start or end):
+        return None
+    code = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}[grain]
+    first = pd.Period(start, code).start_time.date() if start else None
+    last = pd.Period(end, code).end_time.date() if end else None
+    if first == start and last == end:
+        return None
+    return first, last
 
 
 def _query_args(state: ExplorerState) -> dict[str, Any]:

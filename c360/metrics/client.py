@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+from metricflow.engine.metricflow_engine import MetricFlowQueryRequest, MetricFlowQueryType
 from metricflow_semantics.errors.error_classes import MetricFlowException
 
 from c360 import config
@@ -40,6 +40,7 @@ __all__ = [
     "MetricsClient",
     "MetricsQueryError",
     "QueryShape",
+    "SavedQueryInfo",
     "TIME_GRAINS",
 ]
 
@@ -128,15 +129,35 @@ def _catalog(handle: EngineHandle) -> tuple[MetricInfo, ...]:
     )
 
 
+@lru_cache(maxsize=32)
+def _fixed_grains(handle: EngineHandle) -> dict[str, str]:
+    """Metrics defined at one grain only: a derived metric with an input offset by one period of a
+    grain (`offset_window: 1 month`) compares a period with the one before only at that grain.
+    """
+    fixed: dict[str, str] = {}
+    for metric in handle.raw_manifest.get("metrics", []):
+        for item in (metric.get("type_params") or {}).get("metrics") or []:
+            window = item.get("offset_window") or {}
+            if window.get("granularity") in TIME_GRAINS:
+                fixed[metric["name"]] = window["granularity"]
+    return fixed
+
+
 @lru_cache(maxsize=256)
 def _dimensions(handle: EngineHandle, metric_names: tuple[str, ...]) -> tuple[DimensionInfo, ...]:
     with handle.lock:
         found = handle.engine.simple_dimensions_for_metrics(list(metric_names))
+        group_bys = handle.engine.list_group_bys(list(metric_names), include_derived_time_granularities=True)
+    # metric_time's grains as MetricFlow can query them for these metrics, narrowed to the one
+    # grain of a metric that is defined at one grain only (spend_mom_growth: month).
+    queryable = {getattr(g, "dunder_name", "").rpartition("__")[2] for g in group_bys}
+    fixed = {_fixed_grains(handle)[m] for m in metric_names if m in _fixed_grains(handle)}
+    metric_time_grains = tuple(g for g in TIME_GRAINS if g in queryable and (not fixed or g in fixed))
     out: dict[str, DimensionInfo] = {}
     for dim in found:
         if dim.dunder_name.startswith("metric_time"):
             out["metric_time"] = DimensionInfo(
-                "metric_time", "Metric time", "Event time of the metrics.", "time", TIME_GRAINS
+                "metric_time", "Metric time", "Event time of the metrics.", "time", metric_time_grains
             )
             continue
         kind = dim.type.value
@@ -166,8 +187,7 @@ def _compiled_sql(handle: EngineHandle, shape: QueryShape) -> str:
         with handle.lock:
             return handle.engine.explain(request).sql_statement.sql
     except MetricFlowException as exc:
-        reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise MetricsQueryError(f"MetricFlow cannot plan {shape.describe()}: {reason[:300]}") from exc
+        raise MetricsQueryError(f"MetricFlow cannot plan {shape.describe()}: {_first_line(exc)}") from exc
 
 
 @dataclass(frozen=True)
@@ -232,12 +252,16 @@ class MetricsClient:
         """Validate a query against the catalog allow-lists and return its hashable shape."""
         names = self._check_metrics(metrics)
         dims = {d.name: d for d in self.dimensions(names)}
+        fixed = self.fixed_grains(names)
+        if time_grain is None and fixed and not any(str(g).startswith("metric_time__") for g in group_by):
+            time_grain = next(iter(fixed.values()))  # a metric that needs metric_time gets it
         group: list[str] = []
         if time_grain is not None:
             if time_grain not in TIME_GRAINS:
                 choices = ", ".join(TIME_GRAINS)
                 raise MetricsQueryError(f"time_grain must be one of {choices}, got {time_grain!r}")
             group.append(f"metric_time__{time_grain}")
+        self._check_fixed_grains(fixed, [*group, *map(str, group_by)])
         for item in group_by:
             group.append(self._check_group_by(str(item), dims))
         where_items: list[tuple[str, tuple[str, ...]]] = []
@@ -258,6 +282,31 @@ class MetricsClient:
             order=tuple(str(o) for o in order),
             limit=limit,
         )
+
+    def fixed_grains(self, metrics: Sequence[str]) -> dict[str, str]:
+        """Of `metrics`, those defined at one metric_time grain only, with that grain
+        (spend_mom_growth: month); queries add metric_time at that grain when none is given.
+        """
+        fixed = _fixed_grains(self._handle())
+        return {m: fixed[m] for m in metrics if m in fixed}
+
+    @staticmethod
+    def _check_fixed_grains(fixed: Mapping[str, str], group: Sequence[str]) -> None:
+        if len(set(fixed.values())) > 1:
+            raise MetricsQueryError(
+                "these metrics are defined at different grains: "
+                + ", ".join(f"{m} ({g})" for m, g in fixed.items())
+            )
+        for item in group:
+            base, _, grain = item.rpartition("__")
+            if base != "metric_time":
+                continue
+            for metric, only in fixed.items():
+                if grain != only:
+                    raise MetricsQueryError(
+                        f"{metric} compares a {only} with the {only} before, so it is defined at "
+                        f"{only} grain only (metric_time__{only}), not by {grain}"
+                    )
 
     @staticmethod
     def _check_group_by(item: str, dims: Mapping[str, DimensionInfo]) -> str:
@@ -318,30 +367,121 @@ class MetricsClient:
         """
         shape = self.shape(metrics, group_by, time_grain, where, start, end, order, limit)
         frame = query(self.warehouse, _compiled_sql(self._handle(), shape), times=True)
-        for name in shape.metrics:
-            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
-        if not shape.order and shape.group_by:
-            frame = frame.sort_values(list(shape.group_by), kind="stable", na_position="last")
-        return frame.reset_index(drop=True)
+        return _tidy(frame, shape.metrics, () if shape.order else shape.group_by)
+
+    def dimension_values(self, metrics: Sequence[str], dimension: str) -> list[str]:
+        """The values a categorical dimension of `metrics` takes, sorted (MetricFlow's
+        dimension-values query: distinct values over the metrics' source rows).
+        """
+        names = self._check_metrics(metrics)
+        dims = {d.name: d for d in self.dimensions(names)}
+        if dimension not in dims or dims[dimension].kind != "categorical":
+            raise MetricsQueryError(f"{dimension!r} is not a categorical dimension of {', '.join(names)}")
+        try:
+            sql = _dimension_values_sql(self._handle(), names, (dimension,))
+        except MetricsQueryError:
+            if "metric_time" not in dims:
+                raise
+            # A windowed cumulative metric has values only per time period: list the values
+            # over the coarsest grain it offers.
+            coarsest = f"metric_time__{dims['metric_time'].grains[-1]}"
+            sql = _dimension_values_sql(self._handle(), names, (dimension, coarsest))
+        frame = query(self.warehouse, sql)
+        return sorted(str(v) for v in frame[dimension].dropna().unique())
+
+    def saved_queries(self) -> list[SavedQueryInfo]:
+        """The saved queries of the manifest (as MetricFlow lists them), sorted by name."""
+        return list(_saved_queries(self._handle()))
 
     def saved_query_names(self) -> list[str]:
         """Names of the saved queries in the manifest."""
-        return sorted(q["name"] for q in self._handle().raw_manifest.get("saved_queries", []))
+        return [saved.name for saved in self.saved_queries()]
+
+    def saved_query_sql(self, name: str) -> str:
+        """The SQL `saved_query(name)` runs (rendered once per manifest version)."""
+        if name not in self.saved_query_names():
+            raise MetricsQueryError(f"unknown saved query {name!r}")
+        return _compiled_saved_query_sql(self._handle(), name)
 
     def saved_query(self, name: str) -> pd.DataFrame:
-        """Run a saved query (metrics and group-bys as defined in semantic_models/saved_queries.yml)."""
-        for saved in self._handle().raw_manifest.get("saved_queries", []):
-            if saved["name"] == name:
-                params = saved["query_params"]
-                group_by = [_group_by_name(g) for g in params.get("group_by", [])]
-                return self.query(params["metrics"], group_by=group_by)
-        raise MetricsQueryError(f"unknown saved query {name!r}")
+        """Run a saved query through MetricFlow (`saved_query_name`): its metrics, group-bys,
+        where filters, order and limit exactly as defined in semantic_models/saved_queries.yml.
+
+        Metric columns are float64; rows keep the saved query's order, or are sorted by the
+        group-by columns when it has none.
+        """
+        sql = self.saved_query_sql(name)
+        saved = next(s for s in self.saved_queries() if s.name == name)
+        frame = query(self.warehouse, sql, times=True)
+        group_columns = () if saved.ordered else tuple(c for c in frame.columns if c not in saved.metrics)
+        return _tidy(frame, saved.metrics, group_columns)
 
 
-def _group_by_name(template: str) -> str:
-    """`TimeDimension('x', 'month')` -> `x__month`; `Dimension('a__b')` -> `a__b`."""
-    match = re.fullmatch(r"\s*(Time)?Dimension\('([a-z0-9_]+)'(?:\s*,\s*'([a-z]+)')?\)\s*", template)
-    if not match:
-        raise MetricsQueryError(f"unsupported saved-query group-by {template!r}")
-    _, name, grain = match.groups()
-    return f"{name}__{grain}" if grain else name
+def _tidy(frame: pd.DataFrame, metrics: Sequence[str], sort_by: Sequence[str]) -> pd.DataFrame:
+    """Metric columns as float64, rows sorted by `sort_by` (none: as the SQL returned them)."""
+    for name in metrics:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    if sort_by:
+        frame = frame.sort_values(list(sort_by), kind="stable", na_position="last")
+    return frame.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class SavedQueryInfo:
+    """One saved query: its name, label, description, metrics and whether it sets an order."""
+
+    name: str
+    label: str
+    description: str
+    metrics: tuple[str, ...]
+    ordered: bool
+
+
+@lru_cache(maxsize=32)
+def _saved_queries(handle: EngineHandle) -> tuple[SavedQueryInfo, ...]:
+    with handle.lock:
+        found = handle.engine.list_saved_queries()
+    return tuple(
+        SavedQueryInfo(
+            name=saved.name,
+            label=saved.label or saved.name,
+            description=(saved.description or "").strip(),
+            metrics=tuple(saved.query_params.metrics),
+            ordered=bool(saved.query_params.order_by),
+        )
+        for saved in found
+    )
+
+
+@lru_cache(maxsize=256)
+def _dimension_values_sql(
+    handle: EngineHandle, metric_names: tuple[str, ...], group_by: tuple[str, ...]
+) -> str:
+    request = MetricFlowQueryRequest.create(
+        metric_names=list(metric_names),
+        group_by_names=list(group_by),
+        query_type=MetricFlowQueryType.DIMENSION_VALUES,
+    )
+    try:
+        with handle.lock:
+            return handle.engine.explain(request).sql_statement.sql
+    except MetricFlowException as exc:
+        raise MetricsQueryError(
+            f"MetricFlow cannot list the values of {group_by[0]}: {_first_line(exc)}"
+        ) from exc
+
+
+@lru_cache(maxsize=64)
+def _compiled_saved_query_sql(handle: EngineHandle, name: str) -> str:
+    request = MetricFlowQueryRequest.create(saved_query_name=name)
+    try:
+        with handle.lock:
+            return handle.engine.explain(request).sql_statement.sql
+    except MetricFlowException as exc:
+        raise MetricsQueryError(f"MetricFlow cannot plan saved query {name!r}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    """The first non-empty line of an exception's text (at most 300 characters)."""
+    reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return reason[:300]

@@ -2,10 +2,6 @@
 -- column per row of the product_categories seed), RFM scores and segment. Time-relative
 -- columns (age, days_since_last_purchase, recency) are computed as of var('as_of_date'),
 -- default: the latest valid transaction date (today when there is none).
-{%- set as_of_date = var('as_of_date') -%}
-{%- if as_of_date and not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', as_of_date | string) -%}
-    {{ exceptions.raise_compiler_error("var as_of_date must be YYYY-MM-DD, got '" ~ as_of_date ~ "'") }}
-{%- endif -%}
 {%- set category_slugs = c360.product_category_slugs() -%}
 {#- Australian address: '..., <suburb>, <STATE>, <4-digit postcode>' -#}
 {%- set address_pattern = "',[ ]*([A-Za-z]{2,3})[ ]*,[ ]*([0-9]{4})[ ]*$'" %}
@@ -26,12 +22,7 @@ transactions as (
 
 as_of as (
 
-    {% if as_of_date -%}
-    select cast('{{ as_of_date }}' as date) as as_of_date
-    {%- else -%}
-    select coalesce(max(transaction_date), current_date) as as_of_date
-    from transactions
-    {%- endif %}
+    {{ c360.as_of_date('transactions') }}
 
 ),
 

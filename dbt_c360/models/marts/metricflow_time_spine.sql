@@ -1,5 +1,7 @@
--- One row per day (date_day) from 1 January of the first transaction's year to 31 December of
--- the year of the latest of (last transaction, today): MetricFlow's daily time spine.
+-- One row per day (date_day) from 1 January of the first transaction's year to the build's
+-- as-of date (c360.as_of_date: var as_of_date, else the last transaction date): MetricFlow's
+-- daily time spine. It ends on the as-of date so that no metric has a period after it; the
+-- current period is partial and a cumulative metric at a coarser grain shows its as-of value.
 with
 
 transactions as (
@@ -8,16 +10,29 @@ transactions as (
 
 ),
 
+as_of as (
+
+    {{ c360.as_of_date('transactions') }}
+
+),
+
+first_transaction as (
+
+    select
+        cast({{ dbt.date_trunc('year', 'coalesce(min(transaction_date), current_date)') }} as date) as first_day
+
+    from transactions
+
+),
+
 bounds as (
 
     select
-        cast({{ dbt.date_trunc('year', 'coalesce(min(transaction_date), current_date)') }} as date) as first_day,
-        cast({{ dbt.dateadd(
-            'day', -1,
-            dbt.dateadd('year', 1, dbt.date_trunc('year', 'greatest(coalesce(max(transaction_date), current_date), current_date)'))
-        ) }} as date) as last_day
+        first_transaction.first_day,
+        as_of.as_of_date as last_day
 
-    from transactions
+    from first_transaction
+    cross join as_of
 
 ),
 
