@@ -42,7 +42,12 @@ def on_pg(pg_demo_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
     """Point the app at the session's Postgres database; caches start empty."""
     point_app_at(
         monkeypatch,
-        {"DBT_TARGET": "postgres", "C360_PG_DB": pg_demo_db, "DBT_TARGET_PATH": str(tmp_path / "target")},
+        {
+            "DBT_TARGET": "postgres",
+            "C360_PG_DB": pg_demo_db,
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "C360_APP_DATA_DIR": str(tmp_path / "app"),
+        },
     )
     write_artifacts(tmp_path / "target")
     yield config.pg_settings().dsn()

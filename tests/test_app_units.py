@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 import duckdb
@@ -11,9 +10,9 @@ import pandas as pd
 import pytest
 from test_app_helpers import infos, open_page, point_app_at
 
-from c360.app.data import AudienceFilter, period_bounds
+from c360.app.data import period_bounds
 from c360.app.metrics import ExplorerState, state_from_params, state_to_params
-from c360.app.pii import export_frame, mask_email, mask_frame, mask_name
+from c360.app.pii import mask_email, mask_frame, mask_name
 from c360.app.search import like_pattern
 from c360.app.ui import pct_change
 from c360.app.ui import warehouse as current_warehouse
@@ -57,12 +56,6 @@ def test_mask_frame_hides_every_pii_column_unless_revealed() -> None:
     assert mask_frame(frame, reveal=True).equals(frame)
 
 
-def test_export_hashes_ids() -> None:
-    out = export_frame(pd.DataFrame({"customer_id": ["a", "b~1"], "total_spend": [1.0, 2.0]}), reveal=False)
-    assert list(out.columns) == ["customer_key", "total_spend"]
-    assert list(out["customer_key"]) == [hashlib.sha256(b"a").hexdigest(), hashlib.sha256(b"b~1").hexdigest()]
-
-
 @pytest.mark.parametrize("text", ["50%", "a_b", "x!y", "plain"])
 def test_like_pattern_matches_literally(text: str) -> None:
     values = [text, text.replace("%", "X").replace("_", "Y") + "tail", "zz" + text + "zz"]
@@ -86,20 +79,6 @@ def test_paramstyle_and_identifiers() -> None:
     assert quote_identifier("not_null_customers_email") == '"not_null_customers_email"'
     with pytest.raises(ValueError):
         quote_identifier('x"; drop table y; --')
-
-
-def test_audience_filter_binds_every_value() -> None:
-    where, params = AudienceFilter(
-        segments=("A", "B"),
-        category="Books",
-        min_category_spend=5,
-        max_recency_days=30,
-        age_bands=("18-24",),
-        states=("NSW",),
-    ).where()
-    assert where.count("?") == len(params) == 7
-    assert "Books" not in where and "NSW" not in where
-    assert AudienceFilter(category="Books").where() == ("1 = 1", [])  # no minimum: no restriction
 
 
 def test_periods_and_deltas() -> None:
