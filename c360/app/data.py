@@ -186,8 +186,28 @@ def customer_recommendations(wh: Warehouse, customer_id: str) -> pd.DataFrame | 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def customer_quality(wh: Warehouse, contact_id: str, customer_id: str) -> dict[str, pd.DataFrame]:
-    """Identity-conflict records sharing the contact id, and orphan transactions likely theirs."""
+    """The customer's data-quality evidence, each a frame (absent when its quality table is not built).
+
+    `held`: every quarantined transaction on the contact id (raw values, reason, source file and row;
+    `amount_value` is the amount where it reads as a number); `identity_conflicts`: every record
+    sharing the contact id; `orphans`: orphan transactions whose contact id is a near match.
+    """
     out: dict[str, pd.DataFrame] = {}
+    if table_exists(wh, "quality", "quarantined_transactions"):
+        held = query(
+            wh,
+            """
+            select id as transaction_id, transaction_date, amount, category, reason,
+                _source_file, _source_row_number
+            from quality.quarantined_transactions
+            where trim(contact_id) = ?
+            order by _source_row_number
+            """,
+            (contact_id,),
+        )
+        readable = pd.to_numeric(held["amount"].astype("string").str.strip(), errors="coerce")
+        held.insert(3, "amount_value", readable.astype("float64"))
+        out["held"] = held
     if table_exists(wh, "quality", "identity_conflicts"):
         out["identity_conflicts"] = query(
             wh,
