@@ -256,3 +256,20 @@ def test_export_reports_a_missing_table_in_the_file(tmp_path: Path, use_db) -> N
     use_db(path)
     exported = pd.read_csv(io.BytesIO(aud.audience_csv(current_warehouse(), aud.Audience(), False)))
     assert list(exported.columns) == ["error"] and "make build" in exported["error"].iloc[0]
+
+
+def test_open_and_delete_a_saved_audience(demo_db: Path, use_db) -> None:
+    use_db(demo_db)
+    store = aud.AudienceStore.default()
+    nsw = aud.Audience((aud.Group((aud.Condition("state", "in", ("NSW",)),)),))
+    store.save("NSW", nsw)
+    store.save("Champions without Kitchen", CHAMPIONS_NO_KITCHEN)
+    at = open_page(PAGE)
+    at.selectbox(key="aud_open_name").set_value("NSW").run()
+    at.button(key="aud_open").click().run()
+    (n,) = sql(demo_db, "select count(*) from marts.customers where state = 'NSW'")[0]
+    assert metric(at, "Audience size") == f"{n:,}" and at.text_input(key="aud_name").value == "NSW"
+    assert aud.decode(at.query_params["audience_def"]) == nsw
+    at.button(key="aud_delete").click().run()
+    assert not at.exception
+    assert set(store.load()) == {"Champions without Kitchen"}

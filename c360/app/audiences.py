@@ -82,10 +82,11 @@ OPERATORS = MappingProxyType(
 )
 
 
-def _text(value: Any, what: str) -> str:
+def _text(value: Any, what: str, limit: int = MAX_TEXT) -> str:
+    """`value` as trimmed text, or AudienceError when that is empty or longer than `limit`."""
     text = str(value).strip()
-    if not text or len(text) > MAX_TEXT:
-        raise AudienceError(f"{what} must be 1-{MAX_TEXT} characters")
+    if not text or len(text) > limit:
+        raise AudienceError(f"{what} must be 1-{limit} characters")
     return text
 
 
@@ -269,11 +270,8 @@ def decode(text: str) -> Audience:
 
 
 def valid_name(name: str) -> str:
-    """The trimmed name, or AudienceError when it is empty or longer than MAX_NAME characters."""
-    name = " ".join(str(name).split())
-    if not name or len(name) > MAX_NAME:
-        raise AudienceError(f"an audience name must be 1-{MAX_NAME} characters")
-    return name
+    """The name with runs of white space made one space; AudienceError when empty or too long."""
+    return _text(" ".join(str(name).split()), "an audience name", MAX_NAME)
 
 
 # --------------------------------------------------------------------------- the store
