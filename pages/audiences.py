@@ -120,7 +120,7 @@ def builder(options: dict[str, list[str]]) -> aud.Audience:
     groups = []
     for i, group in enumerate(audience.groups):
         with st.container(border=True):
-            head, remove = st.columns([5, 1])
+            head, remove = st.columns([3, 1])
             with head:
                 group_match = _match_radio(f"Group {i + 1} matches", group.match, f"aud_gm_{version}_{i}")
             remove.button("Remove group", key=f"aud_rmg_{version}_{i}", on_click=_remove, args=(i,))

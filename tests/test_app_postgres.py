@@ -159,6 +159,13 @@ def test_champions_without_kitchen_audience_on_postgres(on_pg: str) -> None:
     assert list(exported["email_sha256"]) == [
         hashlib.sha256(r[1].strip().lower().encode()).hexdigest() for r in rows
     ]
+    champions = aud.Audience((aud.Group((aud.Condition("rfm_segment", "in", ("Champions",)),)),))
+    (n_champions,) = pg(on_pg, "select count(*) from marts.customers where rfm_segment = 'Champions'")[0]
+    assert aud.audience_overlap(current_warehouse(), audience, champions) == {
+        "both": len(rows),
+        "first": 0,
+        "second": n_champions - len(rows),
+    }
     injected = aud.Audience((aud.Group((aud.Condition("state", "in", ("NSW' or '1'='1",)),)),))
     assert aud.audience_size(current_warehouse(), injected)["customers"] == 0
 
