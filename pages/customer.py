@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from c360.app import audiences as app_audiences
 from c360.app import data as app_data
 from c360.app import search as app_search
 from c360.app.pii import mask_frame, profile_fields, ref_key, show_pii, shown_id
@@ -172,6 +173,23 @@ def quality_flags(profile: dict, found: dict[str, pd.DataFrame], reveal: bool, k
         st.success("No data-quality flags.")
 
 
+def audience_membership(customer_id: str) -> None:
+    """The saved audiences (Audiences page) this customer belongs to."""
+    st.markdown("#### Audiences")
+    try:
+        saved = app_audiences.AudienceStore.default().load()
+    except app_audiences.AudienceError as exc:
+        st.caption(md_escape(exc))
+        return
+    if not saved:
+        st.caption("No saved audiences yet (build them on the Audiences page).")
+        return
+    names = app_audiences.memberships(warehouse(), customer_id, tuple(sorted(saved.items())))
+    st.caption(
+        "In " + ", ".join(f"“{md_escape(n)}”" for n in names) if names else "In none of the saved audiences."
+    )
+
+
 def render() -> None:
     """The page body."""
     st.title("Customer profile")
@@ -231,6 +249,7 @@ def render() -> None:
             st.dataframe(recs, hide_index=True)
     with right:
         quality_flags(profile, found, reveal, key)
+        audience_membership(str(profile["customer_id"]))
 
 
 guarded(render)

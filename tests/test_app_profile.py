@@ -14,6 +14,8 @@ from app_store import write_duckdb
 from test_app_helpers import PAGES, dollars, expected_ref, metric, open_page, sql, texts
 from test_app_support import demo_frames
 
+from c360.app import audiences as aud
+
 HELD_SQL = """
     select c.customer_id, count(*), coalesce(sum(try_cast(trim(q.amount) as double)), 0)
     from marts.customers as c
@@ -134,3 +136,27 @@ def test_no_flags_only_when_truly_none(profile_db: Path, use_db) -> None:
     at = open_page(PAGES[1], {"customer_id": expected_ref(customer_id)})
     assert any("No data-quality flags" in s.value for s in at.success)
     assert "Provisional" not in texts(at) and not [m for m in at.metric if m.label == "Held purchases"]
+
+
+def test_profile_lists_the_saved_audiences_it_belongs_to(profile_db: Path, use_db) -> None:
+    use_db(profile_db)
+    (customer_id, state, segment) = sql(
+        profile_db,
+        "select customer_id, state, rfm_segment from marts.customers where order_count > 0 "
+        "order by customer_id limit 1",
+    )[0]
+    store = aud.AudienceStore.default()
+    at = open_page(PAGES[1], {"customer_id": expected_ref(customer_id)})
+    assert "No saved audiences yet" in texts(at)
+    store.save("Same state", aud.Audience((aud.Group((aud.Condition("state", "in", (state,)),)),)))
+    other = aud.Condition("rfm_segment", "not_in", (segment,))
+    store.save("Other segment", aud.Audience((aud.Group((other,)),)))
+    store.save(
+        "Same segment or [link](http://evil.example)",
+        aud.Audience((aud.Group((aud.Condition("rfm_segment", "in", (segment,)),)),)),
+    )
+    at = open_page(PAGES[1], {"customer_id": expected_ref(customer_id)})
+    shown = texts(at)
+    assert "In “Same segment or [link](http://evil.example)”, “Same state”" in shown
+    assert "Other segment" not in shown
+    assert not [m for m in [*at.markdown, *at.caption] if "](http" in str(m.value)]  # the name is escaped

@@ -391,6 +391,25 @@ def audience_members(wh: Warehouse, audience: Audience) -> pd.DataFrame:
     )
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def memberships(wh: Warehouse, customer_id: str, audiences: tuple[tuple[str, Audience], ...]) -> list[str]:
+    """The names of the (name, audience) pairs whose audience holds `customer_id`, in the given order."""
+    if not audiences:
+        return []
+    anchor = latest_transaction_date(wh)
+    columns, params = [], []
+    for i, (_, audience) in enumerate(audiences):
+        where, values = audience.where(anchor)
+        columns.append(f"count(*) filter (where {where}) as a{i}")
+        params.extend(values)
+    frame = query(
+        wh,
+        f"select {', '.join(columns)} from marts.customers as c where c.customer_id = ?",
+        [*params, customer_id],
+    )
+    return [name for i, (name, _) in enumerate(audiences) if int(frame[f"a{i}"].iloc[0]) > 0]
+
+
 # --------------------------------------------------------------------------- export
 def sha256_text(text: str) -> str:
     """Lower-case hex SHA-256 of the UTF-8 text."""
