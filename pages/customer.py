@@ -145,9 +145,10 @@ def quality_flags(profile: dict, found: dict[str, pd.DataFrame], reveal: bool, k
         others = (
             None if conflicts is None else conflicts[conflicts["customer_id"] != str(profile["customer_id"])]
         )
-        people = "another person" if others is None or len(others) <= 1 else f"{len(others)} other people"
+        several = others is not None and len(others) > 1
+        people = f"{len(others)} other people share" if several else "another person shares"
         st.warning(
-            f"Identity conflict: {people} share this contact id, so its purchases cannot be told apart"
+            f"Identity conflict: {people} this contact id, so its purchases cannot be told apart"
             + (" and are held above." if rows else ".")
         )
         if others is not None and not others.empty:
@@ -204,6 +205,14 @@ def render() -> None:
         st.warning(f"Customer {md_escape(shown_id(customer_id, reveal, key))} is not in `marts.customers`.")
         return
     profile_card(profile, reveal, key)
+    found = app_data.customer_quality(wh, str(profile["contact_id"]), str(profile["customer_id"]))
+    held, amount = held_summary(found)
+    if held:
+        st.warning(
+            f"Provisional profile: {count(held)} purchase(s) of {money(amount)} on this contact id are held "
+            "in quarantine and not in the figures above (see Data-quality flags).",
+            icon=":material/warning:",
+        )
     colours = category_colours(app_data.filter_options(wh)["categories"])
     left, right = st.columns([3, 2])
     with left:
@@ -234,7 +243,6 @@ def render() -> None:
             )
             figure.update_layout(margin={"t": 10}, height=320)
             st.plotly_chart(figure, width="stretch")
-    found = app_data.customer_quality(wh, str(profile["contact_id"]), str(profile["customer_id"]))
     left, right = st.columns(2)
     with left:
         rfm_block(profile, found)

@@ -88,6 +88,7 @@ def test_a_customer_with_quarantined_purchases_sees_them(profile_db: Path, use_d
     assert list(held["reason"]) == [r[1] for r in rows]
     assert {"_source_file", "_source_row_number"} <= set(held.columns)
     shown = texts(at)
+    assert f"Provisional profile: {n} purchase(s) of {dollars(amount)}" in shown  # next to the KPIs
     assert "Provisional: the segment and spend leave out" in shown
     assert "Provisional: these recommendations leave out" in shown
     assert "No data-quality flags" not in shown
@@ -116,7 +117,8 @@ def test_a_conflicted_customer_sees_the_other_person_and_the_held_purchases(prof
     assert len(other_table) == 1
     assert list(other_table[0]["customer_id"]) == [expected_ref(o) for o in others]  # refs, not raw ids
     assert all(o not in texts(at) for o in [customer_id, *others])
-    assert "Provisional" in texts(at) and "No data-quality flags" not in texts(at)
+    assert f"Provisional profile: {n} purchase(s) of {dollars(amount)}" in texts(at)
+    assert "No data-quality flags" not in texts(at)
 
 
 def test_no_flags_only_when_truly_none(profile_db: Path, use_db) -> None:
