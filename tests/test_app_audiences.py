@@ -136,6 +136,17 @@ def test_and_or_groups_equal_sql(demo_db: Path, use_db) -> None:
         "(rfm_segment = 'Champions') and (state = 'WA' or total_spend <= 50)": aud.Audience(
             (champions, either), "all"
         ),
+        "customer_id in (select customer_id from marts.transactions where category = 'Books') "
+        "and days_since_last_purchase <= 60": aud.Audience(
+            (
+                aud.Group(
+                    (
+                        aud.Condition("category", "bought", ("Books",)),  # ever
+                        aud.Condition("days_since_last_purchase", "<=", number=60),
+                    )
+                ),
+            )
+        ),
         "coalesce(state not in ('NSW', 'VIC'), true) and order_count >= 1": aud.Audience(
             (
                 aud.Group(
