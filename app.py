@@ -21,6 +21,7 @@ navigation = st.navigation(
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/customer.py", title="Customer profile", icon=":material/person_search:"),
         st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:"),
+        st.Page("pages/audiences.py", title="Audiences", icon=":material/groups:"),
         st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
         st.Page("pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
         st.Page("pages/metrics_explorer.py", title="Metrics explorer", icon=":material/query_stats:"),

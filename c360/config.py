@@ -95,6 +95,12 @@ def spark_dir() -> Path:
     return raw if raw.is_absolute() else (REPO_ROOT / raw)
 
 
+def app_data_dir() -> Path:
+    """Absolute directory of the app's own files (saved audiences): `C360_APP_DATA_DIR`, default data/app."""
+    raw = Path(os.environ.get("C360_APP_DATA_DIR", "data/app"))
+    return raw if raw.is_absolute() else (REPO_ROOT / raw)
+
+
 def dbt_target_path() -> Path:
     """Absolute dbt artifacts dir: `DBT_TARGET_PATH` (relative = to the repo root) or dbt_c360/target."""
     raw = os.environ.get("DBT_TARGET_PATH")

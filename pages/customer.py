@@ -1,4 +1,4 @@
-"""Customer profile (360): type-ahead search, masked profile card, KPIs, timeline, RFM, flags."""
+"""Customer profile (360): search, masked profile card, KPIs, timeline, RFM, held purchases and flags."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from c360.app import audiences as app_audiences
 from c360.app import data as app_data
 from c360.app import search as app_search
-from c360.app.pii import mask_frame, match_label, profile_fields, ref_key, show_pii, shown_id
+from c360.app.pii import mask_frame, profile_fields, ref_key, show_pii, shown_id
 from c360.app.ui import category_colours, count, guarded, md_escape, money, warehouse
 
 
@@ -42,14 +43,26 @@ def pick_customer(reveal: bool, key: str) -> str | None:
         return None
     matches = app_search.search_customers(wh, text, substring=reveal)
     if matches.empty:
+        st.query_params.pop("customer_id", None)  # a search with no match clears the selection
         st.warning(f"No customer matches “{md_escape(text.strip())}”.")
         return None
-    labels = {row["customer_id"]: match_label(row, reveal, key) for row in matches.to_dict("records")}
+    labels = {
+        row["customer_id"]: app_search.result_label(row, reveal, key) for row in matches.to_dict("records")
+    }
     if len(matches) == app_search.SEARCH_LIMIT:
         st.caption(f"Showing the first {app_search.SEARCH_LIMIT} matches; type more to narrow down.")
-    chosen = st.selectbox("Matches", list(labels), format_func=labels.__getitem__, key="customer_pick")
+    chosen = st.selectbox(
+        "Matches",
+        list(labels),
+        index=None,
+        format_func=labels.__getitem__,
+        key="customer_pick",
+        placeholder=f"Pick one of {len(labels)} match(es)",
+    )
     if chosen:
         st.query_params["customer_id"] = shown_id(chosen, reveal, key)
+    else:
+        st.query_params.pop("customer_id", None)  # nothing is selected until the user picks
     return chosen
 
 
@@ -75,9 +88,30 @@ def profile_card(profile: dict, reveal: bool, key: str) -> None:
     )
 
 
-def rfm_block(profile: dict) -> None:
+def held_summary(found: dict[str, pd.DataFrame]) -> tuple[int, float]:
+    """(rows, readable amount) of the customer's purchases held in quarantine."""
+    held = found.get("held")
+    if held is None or held.empty:
+        return 0, 0.0
+    return len(held), float(held["amount_value"].sum())
+
+
+def provisional_note(profile: dict, found: dict[str, pd.DataFrame], what: str) -> None:
+    """Say that `what` leaves out held purchases (or an identity conflict) of this customer."""
+    rows, amount = held_summary(found)
+    if rows:
+        st.caption(
+            f"Provisional: {what} leave out {count(rows)} purchase(s) of {money(amount)} "
+            "held in quarantine (see Data-quality flags)."
+        )
+    elif profile.get("has_identity_conflict"):
+        st.caption(f"Provisional: {what} describe one of several people sharing this contact id.")
+
+
+def rfm_block(profile: dict, found: dict[str, pd.DataFrame]) -> None:
     """The RFM segment, its scores and what it means (from the rfm_segments seed)."""
     st.markdown(f"#### RFM segment: {md_escape(profile['rfm_segment'])}")
+    provisional_note(profile, found, "the segment and spend")
     scores = [profile.get(k) for k in ("recency_score", "frequency_score", "monetary_score")]
     if not any(pd.isna(s) for s in scores):
         st.caption(f"Recency {int(scores[0])} · Frequency {int(scores[1])} · Monetary {int(scores[2])} (1-5)")
@@ -87,16 +121,43 @@ def rfm_block(profile: dict) -> None:
         st.caption(f"Recommended action: {md_escape(profile['segment_action'])}")
 
 
-def quality_flags(profile: dict, reveal: bool, key: str) -> None:
-    """Identity conflicts and orphan transactions that probably belong to this customer."""
+def quality_flags(profile: dict, found: dict[str, pd.DataFrame], reveal: bool, key: str) -> None:
+    """Held purchases, identity conflicts and orphan transactions that probably belong to this customer."""
     st.markdown("#### Data-quality flags")
-    found = app_data.customer_quality(warehouse(), str(profile["contact_id"]), str(profile["customer_id"]))
     flagged = False
+    rows, amount = held_summary(found)
+    if rows:
+        flagged = True
+        held = found["held"]
+        st.warning(
+            f"{count(rows)} purchase(s) on this contact id are held in quarantine and counted nowhere "
+            "in this profile."
+        )
+        left, right = st.columns(2)
+        left.metric("Held purchases", count(rows))
+        right.metric("Held amount", money(amount))
+        reasons = held["reason"].value_counts()
+        st.caption("Reasons: " + md_escape(", ".join(f"{reason} ({n})" for reason, n in reasons.items())))
+        st.dataframe(held.drop(columns=["amount_value"]), hide_index=True)
     if profile.get("has_identity_conflict"):
         flagged = True
-        st.warning("Identity conflict: several source records share this contact id.")
-        if "identity_conflicts" in found:
-            st.dataframe(mask_frame(found["identity_conflicts"], reveal, key), hide_index=True)
+        conflicts = found.get("identity_conflicts")
+        others = (
+            None if conflicts is None else conflicts[conflicts["customer_id"] != str(profile["customer_id"])]
+        )
+        several = others is not None and len(others) > 1
+        people = f"{len(others)} other people share" if several else "another person shares"
+        st.warning(
+            f"Identity conflict: {people} this contact id, so its purchases cannot be told apart"
+            + (" and are held above." if rows else ".")
+        )
+        if others is not None and not others.empty:
+            st.caption("The other record(s) on the same contact id:")
+            st.dataframe(
+                mask_frame(others, reveal, key),
+                hide_index=True,
+                column_config={"customer_id": st.column_config.TextColumn(width="medium")},
+            )
     orphans = found.get("orphans")
     if orphans is not None and not orphans.empty:
         flagged = True
@@ -104,9 +165,30 @@ def quality_flags(profile: dict, reveal: bool, key: str) -> None:
             f"{len(orphans)} orphan transaction(s) probably belong to this customer "
             "(their contact id is a near match)."
         )
-        st.dataframe(mask_frame(orphans, reveal, key), hide_index=True)
+        st.dataframe(
+            mask_frame(orphans, reveal, key),
+            hide_index=True,
+            column_config={"contact_id": st.column_config.TextColumn(width="medium")},
+        )
     if not flagged:
         st.success("No data-quality flags.")
+
+
+def audience_membership(customer_id: str) -> None:
+    """The saved audiences (Audiences page) this customer belongs to."""
+    st.markdown("#### Audiences")
+    try:
+        saved = app_audiences.AudienceStore.default().load()
+    except app_audiences.AudienceError as exc:
+        st.caption(md_escape(exc))
+        return
+    if not saved:
+        st.caption("No saved audiences yet (build them on the Audiences page).")
+        return
+    names = app_audiences.memberships(warehouse(), customer_id, tuple(sorted(saved.items())))
+    st.caption(
+        "In " + ", ".join(f"“{md_escape(n)}”" for n in names) if names else "In none of the saved audiences."
+    )
 
 
 def render() -> None:
@@ -123,6 +205,14 @@ def render() -> None:
         st.warning(f"Customer {md_escape(shown_id(customer_id, reveal, key))} is not in `marts.customers`.")
         return
     profile_card(profile, reveal, key)
+    found = app_data.customer_quality(wh, str(profile["contact_id"]), str(profile["customer_id"]))
+    held, amount = held_summary(found)
+    if held:
+        st.warning(
+            f"Provisional profile: {count(held)} purchase(s) of {money(amount)} on this contact id are held "
+            "in quarantine and not in the figures above (see Data-quality flags).",
+            icon=":material/warning:",
+        )
     colours = category_colours(app_data.filter_options(wh)["categories"])
     left, right = st.columns([3, 2])
     with left:
@@ -155,7 +245,7 @@ def render() -> None:
             st.plotly_chart(figure, width="stretch")
     left, right = st.columns(2)
     with left:
-        rfm_block(profile)
+        rfm_block(profile, found)
         st.markdown("#### Next best categories")
         recs = app_data.customer_recommendations(wh, customer_id)
         if recs is None:
@@ -163,9 +253,11 @@ def render() -> None:
         elif recs.empty:
             st.caption("No recommendation for this customer.")
         else:
+            provisional_note(profile, found, "these recommendations")
             st.dataframe(recs, hide_index=True)
     with right:
-        quality_flags(profile, reveal, key)
+        quality_flags(profile, found, reveal, key)
+        audience_membership(str(profile["customer_id"]))
 
 
 guarded(render)

@@ -1,17 +1,12 @@
-"""Segments: RFM segment sizes, spend and recency, segment x category heatmap, audience builder."""
+"""Segments: RFM segment sizes, spend and recency, segment x category heatmap (audiences: own page)."""
 
 from __future__ import annotations
-
-from functools import partial
 
 import plotly.express as px
 import streamlit as st
 
 from c360.app import data as app_data
-from c360.app.pii import show_pii
-from c360.app.ui import count, guarded, money, warehouse
-
-ANY = "Any category"
+from c360.app.ui import guarded, warehouse
 
 
 def segment_overview() -> None:
@@ -73,63 +68,15 @@ def segment_overview() -> None:
         st.plotly_chart(figure, width="stretch")
 
 
-def audience_builder() -> None:
-    """Filters -> live audience size -> CSV export with hashed ids (raw ids only with C360_SHOW_PII=1)."""
-    wh = warehouse()
-    options = app_data.filter_options(wh)
-    st.subheader("Audience builder")
-    first, second, third = st.columns(3)
-    segments = first.multiselect("RFM segment", options["segments"], key="aud_segments")
-    age_bands = first.multiselect("Age band", options["age_bands"], key="aud_age_bands")
-    category = second.selectbox("Category", [ANY, *options["categories"]], key="aud_category")
-    min_spend = second.number_input(
-        "Minimum spend in that category ($)",
-        min_value=0.0,
-        value=0.0,
-        step=10.0,
-        key="aud_min_spend",
-        disabled=category == ANY,
-    )
-    max_recency = third.number_input(
-        "Last purchase at most N days ago",
-        min_value=0,
-        value=None,
-        step=7,
-        key="aud_max_recency",
-        placeholder="any",
-    )
-    states = third.multiselect("State", options["states"], key="aud_states")
-    audience = app_data.AudienceFilter(
-        segments=tuple(segments),
-        category=None if category == ANY else category,
-        min_category_spend=float(min_spend or 0.0),
-        max_recency_days=None if max_recency is None else int(max_recency),
-        age_bands=tuple(age_bands),
-        states=tuple(states),
-    )
-    size = app_data.audience_size(wh, audience)
-    left, right = st.columns(2)
-    left.metric("Audience size", count(size["customers"]))
-    right.metric("Audience spend", money(size["spend"]))
-    reveal = show_pii()
-    st.download_button(
-        "Download audience CSV",
-        data=partial(app_data.audience_csv, wh, audience, reveal),  # built only when clicked
-        file_name="audience.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        disabled=size["customers"] == 0,
-        on_click="ignore",
-        help="partner_key = sha256(share salt || customer_id), as in the partner share"
-        + ("; raw ids included (C360_SHOW_PII=1)" if reveal else ""),
-    )
-
-
 def render() -> None:
     """The page body."""
     st.title("Segments")
     segment_overview()
-    audience_builder()
+    st.page_link(
+        "pages/audiences.py",
+        label="Build, save and export audiences on the Audiences page",
+        icon=":material/groups:",
+    )
 
 
 guarded(render)

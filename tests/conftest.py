@@ -258,7 +258,12 @@ def use_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable
         target = tmp_path / "target"
         point_app_at(
             monkeypatch,
-            {"DBT_TARGET": "duckdb", "C360_DUCKDB_PATH": str(path), "DBT_TARGET_PATH": str(target)},
+            {
+                "DBT_TARGET": "duckdb",
+                "C360_DUCKDB_PATH": str(path),
+                "DBT_TARGET_PATH": str(target),
+                "C360_APP_DATA_DIR": str(tmp_path / "app"),
+            },
         )
         return target
 

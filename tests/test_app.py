@@ -129,9 +129,13 @@ def pick_customer(demo_db: Path) -> tuple[str, str, float, int]:
     return customer_id, email, float(spend), int(orders)
 
 
-def search(at: AppTest, text: str) -> AppTest:
+def search(at: AppTest, text: str, pick: str | None = None) -> AppTest:
+    """Type `text` into the search box and press Enter; then pick the match `pick` (if given)."""
     at.text_input(key="customer_search").input(text).run()
     assert not at.exception, [e.value for e in at.exception]
+    if pick is not None:
+        at.selectbox(key="customer_pick").select(pick).run()
+        assert not at.exception, [e.value for e in at.exception]
     return at
 
 
@@ -139,7 +143,17 @@ def test_search_shows_the_customers_spend(demo_db: Path, use_db) -> None:
     use_db(demo_db)
     customer_id, email, spend, orders = pick_customer(demo_db)
     at = search(open_page(PAGES[1]), email)
-    assert at.selectbox(key="customer_pick").value == customer_id
+    # nothing is selected until the user picks: no profile, nothing in the URL
+    assert at.selectbox(key="customer_pick").value is None and not at.metric
+    assert "customer_id" not in at.query_params
+    (segment, total, last) = sql(
+        demo_db,
+        "select rfm_segment, total_spend, last_purchase_date from marts.customers where customer_id = ?",
+        [customer_id],
+    )[0]
+    label = at.selectbox(key="customer_pick").options[0]
+    assert f"{segment} · {dollars(total)} · last {last}" in label  # tells masked matches apart
+    at.selectbox(key="customer_pick").select(customer_id).run()
     assert metric(at, "Total spend") == dollars(spend)
     assert metric(at, "Orders") == f"{orders:,}"
     shared = at.query_params["customer_id"]
@@ -171,13 +185,13 @@ def test_profile_masks_pii_by_default(demo_db: Path, use_db, monkeypatch: pytest
     (name, address) = sql(
         demo_db, "select full_name, address from marts.customers where customer_id = ?", [customer_id]
     )[0]
-    shown = texts(search(open_page(PAGES[1]), customer_id))
+    shown = texts(search(open_page(PAGES[1]), customer_id, pick=customer_id))
     initials = " ".join(f"{p[0]}." for p in name.split())
     assert initials in shown and f"{email[0]}***@example.com" in shown
     assert name not in shown and email not in shown and address not in shown
     assert customer_id not in shown and expected_ref(customer_id) in shown
     monkeypatch.setenv("C360_SHOW_PII", "1")
-    shown = texts(search(open_page(PAGES[1]), customer_id))
+    shown = texts(search(open_page(PAGES[1]), customer_id, pick=customer_id))
     assert name in shown and email in shown and address in shown
 
 
@@ -186,13 +200,13 @@ def test_profile_flags_identity_conflict_and_orphans(demo_db: Path, use_db) -> N
     conflicted = sql(demo_db, "select customer_id from marts.customers where has_identity_conflict limit 1")[
         0
     ][0]
-    at = search(open_page(PAGES[1]), conflicted)
+    at = search(open_page(PAGES[1]), conflicted, pick=conflicted)
     assert any("Identity conflict" in w.value for w in at.warning)
     (orphan_owner, n) = sql(
         demo_db,
         "select candidate_customer_id, count(*) from quality.orphan_transaction_candidates group by 1",
     )[0]
-    at = search(open_page(PAGES[1]), orphan_owner)
+    at = search(open_page(PAGES[1]), orphan_owner, pick=orphan_owner)
     assert any(f"{n} orphan transaction" in w.value for w in at.warning)
 
 
@@ -205,7 +219,7 @@ def test_profile_shows_segment_meaning_and_recommendations(demo_db: Path, use_db
         "marts.rfm_segments s using (rfm_segment) where customer_id = ?",
         [customer_id],
     )[0]
-    at = search(open_page(PAGES[1]), customer_id)
+    at = search(open_page(PAGES[1]), customer_id, pick=customer_id)
     assert f"RFM segment: {segment}" in texts(at) and description in texts(at)
     recs = frame_with(at, "rank")
     expected = sql(
@@ -230,6 +244,8 @@ def test_a_shared_profile_url_opens_that_customer(
     at = open_page(PAGES[1], {"customer_id": expected_ref(customer_id)})
     assert metric(at, "Total spend") == dollars(spend)
     assert customer_id not in texts(at) and expected_ref(customer_id) in texts(at)
+    search(at, "nobody is called this")  # a search with no match clears the selection and the URL
+    assert not at.metric and "customer_id" not in at.query_params
     # masked, a raw id in the URL opens nothing (it would confirm the id exists)
     at = open_page(PAGES[1], {"customer_id": customer_id})
     assert not at.metric and any("No customer has the reference" in w.value for w in at.warning)

@@ -46,7 +46,7 @@ def test_profile_spend_equals_sql_on_the_dbt_build(built: Any) -> None:
     ).iloc[0]
     at = open_page(PAGES[1])
     at.text_input(key="customer_search").input(row["customer_id"]).run()
-    assert at.selectbox(key="customer_pick").value == row["customer_id"]
+    at.selectbox(key="customer_pick").select(row["customer_id"]).run()
     assert [m.value for m in at.metric if m.label == "Total spend"] == [f"${float(expected['s']):,.2f}"]
     assert [m.value for m in at.metric if m.label == "Orders"] == [f"{int(expected['n']):,}"]
 
@@ -158,6 +158,7 @@ def test_postgres_profile_and_metric_equal_sql(built_pg: Any) -> None:
     )["s"].iloc[0]
     at = open_page(PAGES[1])
     at.text_input(key="customer_search").input(customer_id).run()
+    at.selectbox(key="customer_pick").select(customer_id).run()
     assert [m.value for m in at.metric if m.label == "Total spend"] == [f"${float(spend):,.2f}"]
     at = open_page(PAGES[5], {"metric": "order_count", "group_by": "customer__rfm_segment"})
     table = [df.value for df in at.dataframe if "order_count" in df.value.columns][0]

@@ -21,6 +21,7 @@ PAGES = (
     "pages/data_quality.py",
     "pages/recommendations.py",
     "pages/metrics_explorer.py",
+    "pages/audiences.py",
 )
 
 

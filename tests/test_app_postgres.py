@@ -6,20 +6,34 @@ Under CI=true a missing Postgres fails instead of skipping.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import psycopg2
 import pytest
 import streamlit as st
 from app_store import write_artifacts, write_postgres
 from streamlit.testing.v1 import AppTest
-from test_app_helpers import APP, PAGES, expected_ref, kpi_dollars, metric, open_page, point_app_at
+from test_app_helpers import (
+    APP,
+    APP_TEST_SALT,
+    PAGES,
+    expected_ref,
+    kpi_dollars,
+    metric,
+    open_page,
+    point_app_at,
+)
 from test_app_support import demo_frames
 
 from c360 import config
+from c360.app import audiences as aud
 from c360.app.ui import clear_caches
+from c360.app.ui import warehouse as current_warehouse
 from c360.warehouse import Warehouse, WarehouseError, query, to_pg_paramstyle
 from tests.conftest import new_pg_database
 
@@ -42,7 +56,12 @@ def on_pg(pg_demo_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
     """Point the app at the session's Postgres database; caches start empty."""
     point_app_at(
         monkeypatch,
-        {"DBT_TARGET": "postgres", "C360_PG_DB": pg_demo_db, "DBT_TARGET_PATH": str(tmp_path / "target")},
+        {
+            "DBT_TARGET": "postgres",
+            "C360_PG_DB": pg_demo_db,
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "C360_APP_DATA_DIR": str(tmp_path / "app"),
+        },
     )
     write_artifacts(tmp_path / "target")
     yield config.pg_settings().dsn()
@@ -83,7 +102,7 @@ def test_customer_search_and_spend_on_postgres(on_pg: str) -> None:
     ]
     at = open_page(PAGES[1])
     at.text_input(key="customer_search").input(email.upper()).run()  # ilike: case-insensitive
-    assert at.selectbox(key="customer_pick").value == customer_id
+    at.selectbox(key="customer_pick").select(customer_id).run()
     assert metric(at, "Total spend") == f"${float(spend):,.2f}"
     at.text_input(key="customer_search").input("%' or 1=1 --").run()
     assert any("No customer matches" in w.value for w in at.warning)
@@ -105,14 +124,50 @@ def test_masked_search_and_id_reference_on_postgres(on_pg: str) -> None:
     assert metric(at, "Total spend") == f"${float(spend):,.2f}"
 
 
-def test_audience_size_on_postgres(on_pg: str) -> None:
-    at = open_page(PAGES[2])
-    at.multiselect(key="aud_segments").set_value(["Loyal"]).run()
-    at.multiselect(key="aud_states").set_value(["NSW", "QLD"]).run()
-    (n,) = pg(
-        on_pg, "select count(*) from marts.customers where rfm_segment = 'Loyal' and state in ('NSW', 'QLD')"
-    )[0]
-    assert metric(at, "Audience size") == f"{n:,}"
+def test_champions_without_kitchen_audience_on_postgres(on_pg: str) -> None:
+    audience = aud.Audience(
+        (
+            aud.Group(
+                (
+                    aud.Condition("rfm_segment", "in", ("Champions",)),
+                    aud.Condition("category", "not_bought", ("Kitchen",), days=90),
+                )
+            ),
+        )
+    )
+    rows = pg(
+        on_pg,
+        """
+        select customer_id, email, total_spend from marts.customers
+        where rfm_segment = 'Champions'
+          and customer_id not in (
+            select customer_id from marts.transactions
+            where category = 'Kitchen'
+              and transaction_date > (select max(transaction_date) from marts.transactions) - 90
+          )
+        order by customer_id
+        """,
+    )
+    assert rows
+    at = open_page(PAGES[6], {"audience_def": aud.encode(audience)})
+    assert metric(at, "Audience size") == f"{len(rows):,}"
+    assert metric(at, "Audience spend") == f"${sum(float(r[2]) for r in rows):,.2f}"
+    exported = pd.read_csv(io.BytesIO(aud.audience_csv(current_warehouse(), audience, reveal=False)))
+    assert list(exported["partner_key"]) == [
+        hashlib.sha256(f"{APP_TEST_SALT}{r[0]}".encode()).hexdigest() for r in rows
+    ]
+    assert list(exported["email_sha256"]) == [
+        hashlib.sha256(r[1].strip().lower().encode()).hexdigest() for r in rows
+    ]
+    champions = aud.Audience((aud.Group((aud.Condition("rfm_segment", "in", ("Champions",)),)),))
+    (n_champions,) = pg(on_pg, "select count(*) from marts.customers where rfm_segment = 'Champions'")[0]
+    assert aud.audience_overlap(current_warehouse(), audience, champions) == {
+        "both": len(rows),
+        "first": 0,
+        "second": n_champions - len(rows),
+    }
+    injected = aud.Audience((aud.Group((aud.Condition("state", "in", ("NSW' or '1'='1",)),)),))
+    assert aud.audience_size(current_warehouse(), injected)["customers"] == 0
 
 
 def test_query_helper_binds_and_converts(on_pg: str) -> None:

@@ -37,8 +37,17 @@ def untrusted_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def markdown_sources(at) -> list[str]:
     """The Markdown source of every element Streamlit renders as Markdown (and widget labels)."""
     sources = []
-    for group in (at.title, at.header, at.subheader, at.markdown, at.caption, at.info, at.warning,
-                  at.success, at.error):
+    for group in (
+        at.title,
+        at.header,
+        at.subheader,
+        at.markdown,
+        at.caption,
+        at.info,
+        at.warning,
+        at.success,
+        at.error,
+    ):
         sources.extend(str(element.value) for element in group)
     sources.extend(str(m.label) for m in at.metric)
     for widgets in (at.text_input, at.selectbox, at.multiselect):
@@ -101,9 +110,11 @@ def whole_value_matches(rows: list[tuple], text: str) -> set[str]:
     out = set()
     for customer_id, contact_id, name, email, username in rows:
         words = str(name).lower().split()
-        if probe in (str(email).strip().lower(), str(username).strip().lower()) or text.strip() in (
-            customer_id, contact_id
-        ) or all(word in words for word in probe.split()):
+        if (
+            probe in (str(email).strip().lower(), str(username).strip().lower())
+            or text.strip() in (customer_id, contact_id)
+            or all(word in words for word in probe.split())
+        ):
             out.add(customer_id)
     return out
 
@@ -127,8 +138,14 @@ def test_masked_search_matches_whole_values_only(demo_db: Path, use_db) -> None:
     for partial in partials:
         assert whole_value_matches(rows, partial) == set(), partial  # really partial here
         assert _search(demo_db, partial) == [], partial
-    for text in (local, local[:-1], username[:-1], f"{name.split()[0]} {name.split()[-1]}",
-                 name.split()[-1].lower(), username.upper()):  # partial unless it is a whole name word
+    for text in (
+        local,
+        local[:-1],
+        username[:-1],
+        f"{name.split()[0]} {name.split()[-1]}",
+        name.split()[-1].lower(),
+        username.upper(),
+    ):  # partial unless it is a whole name word
         expected = whole_value_matches(rows, text)
         found = _search(demo_db, text)
         assert set(found) <= expected and len(found) == min(20, len(expected)), text
@@ -152,6 +169,8 @@ def test_app_search_gives_no_signal_for_partial_emails(demo_db: Path, use_db) ->
     at.text_input(key="customer_search").input(email[:-1]).run()
     assert any("No customer matches" in w.value for w in at.warning) and not at.selectbox
     at.text_input(key="customer_search").input(email).run()
+    assert at.selectbox(key="customer_pick").options and at.selectbox(key="customer_pick").value is None
+    at.selectbox(key="customer_pick").select(customer_id).run()
     assert at.selectbox(key="customer_pick").value == customer_id
 
 

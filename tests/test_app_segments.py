@@ -6,84 +6,25 @@ DuckDB warehouse.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import streamlit as st
 from app_store import write_artifacts, write_duckdb
-from test_app_helpers import (
-    APP_TEST_SALT,
-    PAGES,
-    dollars,
-    frame_with,
-    infos,
-    metric,
-    open_page,
-    sql,
-    texts,
-    unescape_markdown,
-)
+from test_app_helpers import PAGES, frame_with, infos, metric, open_page, sql, texts
 from test_app_support import demo_frames
-
-from c360.app import data as app_data
-from c360.app.ui import warehouse as current_warehouse
 
 # ---------- segments ----------
 
 
-def test_audience_size_follows_the_filters(demo_db: Path, use_db) -> None:
+def test_segments_page_points_to_the_audiences_page(demo_db: Path, use_db) -> None:
     use_db(demo_db)
     at = open_page(PAGES[2])
-    assert metric(at, "Audience size") == f"{sql(demo_db, 'select count(*) from marts.customers')[0][0]:,}"
-    at.multiselect(key="aud_segments").set_value(["Champions", "Loyal"]).run()
-    (n,) = sql(demo_db, "select count(*) from marts.customers where rfm_segment in ('Champions', 'Loyal')")[0]
-    assert metric(at, "Audience size") == f"{n:,}"
-    at.selectbox(key="aud_category").set_value("Books").run()
-    at.number_input(key="aud_min_spend").set_value(50.0).run()
-    at.number_input(key="aud_max_recency").set_value(180).run()
-    (n, spend) = sql(
-        demo_db,
-        """
-        select count(*), sum(c.total_spend) from marts.customers c
-        where rfm_segment in ('Champions', 'Loyal') and days_since_last_purchase <= 180
-          and c.books_amount >= 50""",
-    )[0]
-    assert 0 < n and metric(at, "Audience size") == f"{n:,}"
-    assert metric(at, "Audience spend") == dollars(spend)
-
-
-def test_audience_export_carries_salted_partner_keys_only(demo_db: Path, use_db) -> None:
-    use_db(demo_db)
-    audience = app_data.AudienceFilter(segments=("Champions",), states=("NSW", "VIC"))
-    ids = [
-        r[0]
-        for r in sql(
-            demo_db,
-            "select customer_id from marts.customers where rfm_segment = 'Champions' "
-            "and state in ('NSW', 'VIC') order by customer_id",
-        )
-    ]
-    hidden = pd.read_csv(io.BytesIO(app_data.audience_csv(current_warehouse(), audience, reveal=False)))
-    assert set(hidden.columns) & {"customer_id", "email", "full_name", "address"} == set()
-    keys = [hashlib.sha256((APP_TEST_SALT + i).encode()).hexdigest() for i in ids]
-    assert list(hidden["partner_key"]) == keys  # the share's salted key, not sha256(id)
-    shown = pd.read_csv(io.BytesIO(app_data.audience_csv(current_warehouse(), audience, reveal=True)))
-    assert list(shown["customer_id"]) == ids
-
-
-def test_audience_export_reports_a_missing_table_in_the_file(tmp_path: Path, use_db) -> None:
-    path = tmp_path / "c360.duckdb"
-    write_duckdb(path, {"marts.rfm_segments": demo_frames(customers=5)["marts.rfm_segments"]})
-    use_db(path)
-    exported = pd.read_csv(
-        io.BytesIO(app_data.audience_csv(current_warehouse(), app_data.AudienceFilter(), False))
-    )
-    assert list(exported.columns) == ["error"] and "make build" in exported["error"].iloc[0]
+    links = [element for element in at.get("page_link") if "Audiences page" in element.proto.label]
+    assert links and links[0].proto.page.endswith("audiences")
+    assert not [m for m in at.metric if m.label == "Audience size"]
 
 
 # ---------- data quality and recommendations ----------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 import duckdb
@@ -11,9 +10,9 @@ import pandas as pd
 import pytest
 from test_app_helpers import infos, open_page, point_app_at
 
-from c360.app.data import AudienceFilter, period_bounds
+from c360.app.data import period_bounds
 from c360.app.metrics import ExplorerState, state_from_params, state_to_params
-from c360.app.pii import export_frame, mask_email, mask_frame, mask_name
+from c360.app.pii import mask_email, mask_frame, mask_name
 from c360.app.search import like_pattern
 from c360.app.ui import pct_change
 from c360.app.ui import warehouse as current_warehouse
@@ -57,28 +56,6 @@ def test_mask_frame_hides_every_pii_column_unless_revealed() -> None:
     assert mask_frame(frame, reveal=True).equals(frame)
 
 
-def test_export_carries_the_salted_partner_key() -> None:
-    frame = pd.DataFrame({"customer_id": ["a", "b~1"], "total_spend": [1.0, 2.0]})
-    out = export_frame(frame, reveal=False, salt="unit_salt_0123456789")
-    assert list(out.columns) == ["partner_key", "total_spend"]
-    expected = [hashlib.sha256(f"unit_salt_0123456789{cid}".encode()).hexdigest() for cid in ("a", "b~1")]
-    assert list(out["partner_key"]) == expected
-    # not the unsalted hash a reader could recompute from a guessed id
-    assert hashlib.sha256(b"a").hexdigest() not in set(out["partner_key"])
-    shown = export_frame(frame, reveal=True, salt="unit_salt_0123456789")
-    assert list(shown["customer_id"]) == ["a", "b~1"] and list(shown["partner_key"]) == expected
-
-
-def test_export_without_a_salt_says_what_to_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from c360.share import salt as share_salt
-
-    monkeypatch.delenv("C360_SHARE_SALT", raising=False)
-    monkeypatch.setattr(share_salt, "default_salt_file", lambda: tmp_path / "no_salt_here")
-    with pytest.raises(share_salt.SaltError, match="make share"):
-        export_frame(pd.DataFrame({"customer_id": ["a"]}), reveal=False)
-    assert not (tmp_path / "no_salt_here").exists()  # exporting never creates a salt
-
-
 @pytest.mark.parametrize("text", ["50%", "a_b", "x!y", "plain"])
 def test_like_pattern_matches_literally(text: str) -> None:
     values = [text, text.replace("%", "X").replace("_", "Y") + "tail", "zz" + text + "zz"]
@@ -102,20 +79,6 @@ def test_paramstyle_and_identifiers() -> None:
     assert quote_identifier("not_null_customers_email") == '"not_null_customers_email"'
     with pytest.raises(ValueError):
         quote_identifier('x"; drop table y; --')
-
-
-def test_audience_filter_binds_every_value() -> None:
-    where, params = AudienceFilter(
-        segments=("A", "B"),
-        category="Books",
-        min_category_spend=5,
-        max_recency_days=30,
-        age_bands=("18-24",),
-        states=("NSW",),
-    ).where()
-    assert where.count("?") == len(params) == 7
-    assert "Books" not in where and "NSW" not in where
-    assert AudienceFilter(category="Books").where() == ("1 = 1", [])  # no minimum: no restriction
 
 
 def test_periods_and_deltas() -> None:
@@ -157,3 +120,39 @@ def test_a_file_that_is_not_duckdb_gives_guidance(monkeypatch: pytest.MonkeyPatc
         {"DBT_TARGET": "duckdb", "C360_DUCKDB_PATH": str(bogus), "DBT_TARGET_PATH": str(tmp_path)},
     )
     assert f"Cannot open `{bogus}`" in infos(open_page("pages/segments.py"))
+
+
+def test_audience_export_carries_the_salted_partner_key_and_normalised_email_hash() -> None:
+    import hashlib
+
+    from c360.app.audiences import export_frame
+
+    members = pd.DataFrame(
+        {
+            "customer_id": ["a", "b~1"],
+            "full_name": ["A", "B"],
+            "email": [" Jo@X.com ", None],
+            "total_spend": [1.0, 2.0],
+        }
+    )
+    out = export_frame(members, reveal=False, salt="unit_salt_0123456789")
+    assert list(out.columns) == ["partner_key", "email_sha256", "total_spend"]
+    expected = [hashlib.sha256(f"unit_salt_0123456789{cid}".encode()).hexdigest() for cid in ("a", "b~1")]
+    assert list(out["partner_key"]) == expected
+    assert hashlib.sha256(b"a").hexdigest() not in set(
+        out["partner_key"]
+    )  # not the unsalted, reversible hash
+    assert list(out["email_sha256"]) == [hashlib.sha256(b"jo@x.com").hexdigest(), ""]
+
+
+def test_audience_export_without_a_salt_says_what_to_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from c360.app import audiences
+    from c360.share import salt as share_salt
+
+    monkeypatch.delenv("C360_SHARE_SALT", raising=False)
+    monkeypatch.setattr(share_salt, "default_salt_file", lambda: tmp_path / "no_salt_here")
+    csv = audiences.audience_csv(None, audiences.Audience(), reveal=False).decode()  # type: ignore[arg-type]
+    assert csv.splitlines()[0] == "error" and "make share" in csv
+    assert not (tmp_path / "no_salt_here").exists()  # exporting never creates a salt

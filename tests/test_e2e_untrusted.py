@@ -27,7 +27,7 @@ from untrusted_store import (
 )
 
 pytestmark = pytest.mark.e2e
-PATHS = ("", "/customer", "/segments", "/data_quality", "/recommendations", "/metrics_explorer")
+PATHS = ("", "/customer", "/segments", "/audiences", "/data_quality", "/recommendations", "/metrics_explorer")
 # Every link and image (and any other element with a URL attribute) whose target host is evil.example;
 # links back to the app itself carry the payload in their query string and are fine.
 DOM_PROBE = """host => {
@@ -55,6 +55,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         "C360_DUCKDB_PATH": str(db),
         "DBT_TARGET_PATH": str(directory / "target"),
         "C360_SHARE_SALT": APP_TEST_SALT,
+        "C360_APP_DATA_DIR": str(directory / "app"),
     }
     env.pop("C360_SHOW_PII", None)
     if request.param:
@@ -145,8 +146,12 @@ def test_searching_with_payloads_renders_them_as_text(tab: Watched, served: str)
         box.fill(text)
         box.press("Enter")
         tab.assert_clean(f"search {text}")
-    box.fill(person["email"])  # the payload contact's full email: its profile opens
+    box.fill(person["email"])  # the payload contact's full email: one match, opened once picked
     box.press("Enter")
+    tab.settle()
+    tab.page.locator('[data-testid="stSelectbox"]').filter(has_text="Matches").click()
+    tab.assert_clean("payload match listed")
+    tab.page.get_by_role("option").first.click()
     tab.page.get_by_text("Purchase timeline").wait_for()
     tab.assert_clean("payload profile")
     shown = tab.main_text()

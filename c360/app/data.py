@@ -10,16 +10,13 @@ User input reaches SQL only as bound `?` parameters.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from c360.app.pii import export_frame
-from c360.share.salt import SaltError
-from c360.warehouse import BUILD_HINT, TableMissing, Warehouse, WarehouseError, query, table_exists
+from c360.warehouse import BUILD_HINT, TableMissing, Warehouse, query, table_exists
 
 TTL_SECONDS = 60
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
@@ -189,8 +186,28 @@ def customer_recommendations(wh: Warehouse, customer_id: str) -> pd.DataFrame | 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def customer_quality(wh: Warehouse, contact_id: str, customer_id: str) -> dict[str, pd.DataFrame]:
-    """Identity-conflict records sharing the contact id, and orphan transactions likely theirs."""
+    """The customer's data-quality evidence, each a frame (absent when its quality table is not built).
+
+    `held`: every quarantined transaction on the contact id (raw values, reason, source file and row;
+    `amount_value` is the amount where it reads as a number); `identity_conflicts`: every record
+    sharing the contact id; `orphans`: orphan transactions whose contact id is a near match.
+    """
     out: dict[str, pd.DataFrame] = {}
+    if table_exists(wh, "quality", "quarantined_transactions"):
+        held = query(
+            wh,
+            """
+            select id as transaction_id, transaction_date, amount, category, reason,
+                _source_file, _source_row_number
+            from quality.quarantined_transactions
+            where trim(contact_id) = ?
+            order by _source_row_number
+            """,
+            (contact_id,),
+        )
+        readable = pd.to_numeric(held["amount"].astype("string").str.strip(), errors="coerce")
+        held.insert(3, "amount_value", readable.astype("float64"))
+        out["held"] = held
     if table_exists(wh, "quality", "identity_conflicts"):
         out["identity_conflicts"] = query(
             wh,
@@ -267,82 +284,3 @@ def filter_options(wh: Warehouse) -> dict[str, list[str]]:
         "states": [str(v) for v in states["state"]],
         "age_bands": list(AGE_BANDS),
     }
-
-
-@dataclass(frozen=True)
-class AudienceFilter:
-    """The audience builder's filters; empty tuples / None mean "no restriction"."""
-
-    segments: tuple[str, ...] = ()
-    category: str | None = None
-    min_category_spend: float = 0.0
-    max_recency_days: int | None = None
-    age_bands: tuple[str, ...] = ()
-    states: tuple[str, ...] = ()
-
-    def where(self) -> tuple[str, list[Any]]:
-        """A `where` clause over `marts.customers as c` with `?` placeholders, and its parameters."""
-        clauses: list[str] = ["1 = 1"]
-        params: list[Any] = []
-        for column, values in (
-            ("rfm_segment", self.segments),
-            ("age_band", self.age_bands),
-            ("state", self.states),
-        ):
-            if values:
-                clauses.append(f"c.{column} in ({', '.join('?' for _ in values)})")
-                params.extend(values)
-        if self.category and self.min_category_spend > 0:
-            clauses.append(
-                "exists (select 1 from marts.customer_category_spend as s "
-                "where s.customer_id = c.customer_id and s.category = ? and s.amount >= ?)"
-            )
-            params.extend([self.category, float(self.min_category_spend)])
-        if self.max_recency_days is not None:
-            clauses.append("c.days_since_last_purchase <= ?")
-            params.append(int(self.max_recency_days))
-        return " and ".join(clauses), params
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def audience_size(wh: Warehouse, audience: AudienceFilter) -> dict[str, float]:
-    """How many customers match, and their total spend."""
-    where, params = audience.where()
-    frame = query(
-        wh,
-        f"select count(*) as customers, coalesce(sum(c.total_spend), 0) as spend "
-        f"from marts.customers as c where {where}",
-        params,
-    )
-    return {"customers": int(frame["customers"].iloc[0]), "spend": float(frame["spend"].iloc[0])}
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def audience_members(wh: Warehouse, audience: AudienceFilter) -> pd.DataFrame:
-    """The matching customers' non-PII attributes (for the CSV export)."""
-    where, params = audience.where()
-    return query(
-        wh,
-        f"""
-        select c.customer_id, c.rfm_segment, c.age_band, c.state, c.order_count,
-            c.total_spend, c.days_since_last_purchase
-        from marts.customers as c
-        where {where}
-        order by c.customer_id
-        """,
-        params,
-    )
-
-
-def audience_csv(wh: Warehouse, audience: AudienceFilter, reveal: bool) -> bytes:
-    """The audience export: `partner_key` = the share's salted key of customer_id, raw ids only when `reveal`.
-
-    Runs when the download button is clicked, outside the page guard, so a data problem
-    becomes a one-line CSV saying what went wrong instead of an exception.
-    """
-    try:
-        members = audience_members(wh, audience)
-        frame = export_frame(members, reveal)
-    except (WarehouseError, SaltError) as exc:
-        return pd.DataFrame({"error": [str(exc)]}).to_csv(index=False).encode("utf-8")
-    return frame.to_csv(index=False).encode("utf-8")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from c360.share.salt import SaltError, configured_salt, partner_key, resolve_salt
+from c360.share.salt import partner_key, resolve_salt
 
 REF_LENGTH = 12
 _REF_CONTEXT = b"c360 app customer ref v1"
@@ -102,31 +102,6 @@ def match_label(row: dict[str, Any], reveal: bool, key: str | None = None) -> st
         return f"{row['full_name']} <{row['email']}> · {row['customer_id']}"
     ref = shown_id(row["customer_id"], reveal, key)
     return f"{mask_name(row['full_name'])} {mask_email(row['email'])} · {ref}"
-
-
-NO_SALT_HINT = (
-    "No share salt is configured, so the export has no partner key to carry: set C360_SHARE_SALT "
-    "or run `make share` once (it creates .c360_share_salt), then export again."
-)
-
-
-def export_frame(audience: pd.DataFrame, reveal: bool, salt: str | None = None) -> pd.DataFrame:
-    """The audience CSV: `partner_key` (the share's salted key of customer_id), raw ids only when `reveal`.
-
-    salt: default the configured share salt (`C360_SHARE_SALT` or `.c360_share_salt`); when none
-    is configured this raises SaltError saying what to run (an unsalted hash of an id is
-    reversible by hashing every candidate id, so it is never exported).
-    """
-    if salt is None:
-        found = configured_salt()
-        if found is None:
-            raise SaltError(NO_SALT_HINT)
-        salt = found.value
-    out = audience.copy()
-    out.insert(0, "partner_key", out["customer_id"].map(lambda cid: partner_key(salt, cid)))
-    if not reveal:
-        out = out.drop(columns=["customer_id"])
-    return out
 
 
 _NAME_COLUMNS = ("full_name", "name")

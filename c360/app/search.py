@@ -11,12 +11,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from c360.app.pii import REF_LENGTH
+from c360.app.pii import REF_LENGTH, match_label
+from c360.app.ui import money
 from c360.warehouse import Warehouse, query
 
 TTL_SECONDS = 60
 SEARCH_LIMIT = 20
 MAX_NAME_TOKENS = 6
+RESULT_COLUMNS = ("customer_id", "full_name", "email", "rfm_segment", "total_spend", "last_purchase_date")
 
 
 def like_pattern(text: str, prefix_only: bool = False) -> str:
@@ -38,7 +40,7 @@ def search_customers(
     """
     text = text.strip()
     if not text:
-        return pd.DataFrame(columns=["customer_id", "full_name", "email"])
+        return pd.DataFrame(columns=list(RESULT_COLUMNS))
     if substring:
         prefix, contains = like_pattern(text, prefix_only=True), like_pattern(text)
         where = (
@@ -59,7 +61,7 @@ def search_customers(
     return query(
         wh,
         f"""
-        select customer_id, full_name, email
+        select {", ".join(RESULT_COLUMNS)}
         from marts.customers
         where {where}
         order by full_name, customer_id
@@ -67,6 +69,17 @@ def search_customers(
         """,
         (*params, int(limit)),
     )
+
+
+def result_label(row: dict[str, Any], reveal: bool, key: str | None = None) -> str:
+    """A search match as listed: who (masked unless `reveal`), segment, spend and last purchase.
+
+    Segment, spend and last purchase tell apart matches whose masked names look the same.
+    """
+    last = row.get("last_purchase_date")
+    when = "no purchase yet" if last is None or pd.isna(last) else f"last {pd.Timestamp(last).date()}"
+    segment = row.get("rfm_segment") or "no segment"
+    return f"{match_label(row, reveal, key)} · {segment} · {money(row.get('total_spend'))} · {when}"
 
 
 def _sha256_hex_sql(wh: Warehouse, expr: str) -> str:

@@ -93,6 +93,24 @@ def configured_salt(salt_file: Path | None = None, environ: dict[str, str] | Non
     return None
 
 
+NO_SALT_HINT = (
+    "No share salt is configured, so the export has no partner key to carry: set C360_SHARE_SALT "
+    "or run `make share` once (it creates .c360_share_salt), then export again."
+)
+
+
+def required_salt(salt_file: Path | None = None, environ: dict[str, str] | None = None) -> Salt:
+    """The configured salt (as `configured_salt`); SaltError saying what to run when there is none.
+
+    For exports that carry the partner key: an unsalted hash of an id is reversible by hashing
+    every candidate id, so without a salt nothing is exported, and exporting never creates one.
+    """
+    found = configured_salt(salt_file, environ)
+    if found is None:
+        raise SaltError(NO_SALT_HINT)
+    return found
+
+
 def resolve_salt(salt_file: Path | None = None, environ: dict[str, str] | None = None) -> Salt:
     """The salt from the environment, else from `salt_file`, else a new one written to `salt_file`.
 
