@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from test_app_helpers import infos, open_page, point_app_at
 
-from c360.app.data import AudienceFilter, period_bounds
+from c360.app.data import AudienceFilter, Period, is_partial_month, period_window
 from c360.app.metrics import ExplorerState, state_from_params, state_to_params
 from c360.app.pii import export_frame, mask_email, mask_frame, mask_name
 from c360.app.search import like_pattern
@@ -103,13 +103,69 @@ def test_audience_filter_binds_every_value() -> None:
 
 
 def test_periods_and_deltas() -> None:
-    assert period_bounds(dt.date(2024, 3, 31), 30) == (
-        dt.date(2024, 1, 31),
-        dt.date(2024, 3, 1),
-        dt.date(2024, 3, 31),
+    d = dt.date
+    assert period_window("Last 30 days", d(2024, 3, 31)) == Period(
+        "Last 30 days", d(2024, 3, 2), d(2024, 3, 31), d(2024, 2, 1), d(2024, 3, 1)
     )
     assert pct_change(110.0, 100.0) == "+10.0%"
     assert pct_change(5.0, 0.0) is None and pct_change(None, 3.0) is None
+
+
+@pytest.mark.parametrize(
+    "label,anchor,expected",
+    [
+        # to date: the previous period up to the same day, clipped to that month's end
+        (
+            "Month to date",
+            dt.date(2024, 3, 31),
+            (dt.date(2024, 3, 1), dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
+        ),
+        (
+            "Month to date",
+            dt.date(2024, 3, 10),
+            (dt.date(2024, 3, 1), dt.date(2024, 2, 1), dt.date(2024, 2, 10)),
+        ),
+        (
+            "Month to date",
+            dt.date(2024, 1, 5),
+            (dt.date(2024, 1, 1), dt.date(2023, 12, 1), dt.date(2023, 12, 5)),
+        ),
+        (
+            "Quarter to date",
+            dt.date(2024, 5, 15),
+            (dt.date(2024, 4, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 15)),
+        ),
+        (
+            "Year to date",
+            dt.date(2024, 2, 29),
+            (dt.date(2024, 1, 1), dt.date(2023, 1, 1), dt.date(2023, 2, 28)),
+        ),
+        # last full month: the anchor's own month only when the anchor is its last day
+        (
+            "Last full month",
+            dt.date(2024, 6, 30),
+            (dt.date(2024, 6, 1), dt.date(2024, 5, 1), dt.date(2024, 5, 31)),
+        ),
+        (
+            "Last full month",
+            dt.date(2024, 3, 2),
+            (dt.date(2024, 2, 1), dt.date(2024, 1, 1), dt.date(2024, 1, 31)),
+        ),
+    ],
+)
+def test_calendar_periods(label: str, anchor: dt.date, expected: tuple[dt.date, ...]) -> None:
+    period = period_window(label, anchor)
+    assert (period.start, period.previous_start, period.previous_end) == expected
+    month_end = (period.start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    assert period.end == (month_end if label == "Last full month" else anchor)
+    assert period.previous_end < period.start
+    assert period.covered_by(expected[1]) and not period.covered_by(expected[1] + dt.timedelta(days=1))
+
+
+def test_partial_month() -> None:
+    assert is_partial_month(dt.date(2026, 12, 1), dt.date(2026, 12, 2))
+    assert not is_partial_month(dt.date(2026, 11, 1), dt.date(2026, 12, 2))
+    assert not is_partial_month(dt.date(2024, 6, 1), dt.date(2024, 6, 30))
 
 
 def test_explorer_state_round_trips_through_the_url() -> None:

@@ -22,7 +22,9 @@ from c360.warehouse import BUILD_HINT, TableMissing, Warehouse, WarehouseError, 
 
 TTL_SECONDS = 60
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
-PERIODS = MappingProxyType({"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365})
+ROLLING_PERIODS = MappingProxyType({"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365})
+CALENDAR_PERIODS = ("Month to date", "Quarter to date", "Year to date", "Last full month")
+PERIODS = (*ROLLING_PERIODS, *CALENDAR_PERIODS)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -39,40 +41,110 @@ def require(wh: Warehouse, *tables: str) -> None:
 
 
 # --------------------------------------------------------------------------- overview
+@dataclass(frozen=True)
+class Period:
+    """A reporting period and the one it is compared with; all bounds are inclusive dates."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+    previous_start: dt.date
+    previous_end: dt.date
+
+    def covered_by(self, first_day: dt.date) -> bool:
+        """True when data starts on or before the previous period: only then is a delta meaningful."""
+        return first_day <= self.previous_start
+
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return (_month_start(day) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def _months_back(day: dt.date, months: int) -> dt.date:
+    """The first of the month `months` before `day`'s month."""
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _same_day(anchor: dt.date, start: dt.date, previous_start: dt.date) -> dt.date:
+    """The day of the previous period as far into it (in months and days) as `anchor` is into `start`."""
+    month = _months_back(previous_start, start.month - anchor.month - 12 * (anchor.year - start.year))
+    return min(month.replace(day=1) + dt.timedelta(days=anchor.day - 1), _month_end(month))
+
+
+def period_window(label: str, anchor: dt.date) -> Period:
+    """The period called `label` ending at `anchor` (the data's latest day) and its comparison period.
+
+    Rolling: the `n` days up to the anchor vs the `n` days before. To date: month, quarter or
+    year start .. anchor vs the previous month/quarter/year up to the same
+    day (clipped to that month's end, e.g. 29 February -> 28 February). Last full
+    month: the latest complete calendar month (the anchor's own month when the anchor is its last
+    day) vs the month before.
+    """
+    if label in ROLLING_PERIODS:
+        days = ROLLING_PERIODS[label]
+        start = anchor - dt.timedelta(days=days - 1)
+        return Period(label, start, anchor, start - dt.timedelta(days=days), start - dt.timedelta(days=1))
+    if label == "Last full month":
+        end = anchor if anchor == _month_end(anchor) else _month_start(anchor) - dt.timedelta(days=1)
+        start = _month_start(end)
+        previous_start = _months_back(start, 1)
+        return Period(label, start, end, previous_start, start - dt.timedelta(days=1))
+    months = {"Month to date": 1, "Quarter to date": 3, "Year to date": 12}.get(label)
+    if months is None:
+        raise ValueError(f"unknown period {label!r}; choose from {', '.join(PERIODS)}")
+    start = _month_start(anchor)
+    if months == 3:
+        start = start.replace(month=(anchor.month - 1) // 3 * 3 + 1)
+    elif months == 12:
+        start = start.replace(month=1)
+    previous_start = _months_back(start, months)
+    previous_end = _same_day(anchor, start, previous_start)
+    return Period(label, start, anchor, previous_start, previous_end)
+
+
+def is_partial_month(month: dt.date, anchor: dt.date) -> bool:
+    """True when `month` (any day in it) is the anchor's month and the anchor is not its last day."""
+    return _month_start(month) == _month_start(anchor) and anchor < _month_end(anchor)
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def latest_transaction_date(wh: Warehouse) -> dt.date | None:
-    """The data's latest transaction date (periods are anchored here, not at today)."""
-    frame = query(wh, "select max(transaction_date) as latest from marts.transactions")
-    value = frame["latest"].iloc[0]
-    return None if pd.isna(value) else pd.Timestamp(value).date()
-
-
-def period_bounds(anchor: dt.date, days: int) -> tuple[dt.date, dt.date, dt.date]:
-    """(previous_start, current_start, anchor): current = (current_start, anchor], previous before it."""
-    current_start = anchor - dt.timedelta(days=days)
-    return current_start - dt.timedelta(days=days), current_start, anchor
+def transaction_date_range(wh: Warehouse) -> tuple[dt.date, dt.date] | None:
+    """The data's first and latest transaction dates (periods are anchored at the latest, not at today)."""
+    frame = query(
+        wh, "select min(transaction_date) as first, max(transaction_date) as latest from marts.transactions"
+    )
+    first, latest = frame["first"].iloc[0], frame["latest"].iloc[0]
+    if pd.isna(first) or pd.isna(latest):
+        return None
+    return pd.Timestamp(first).date(), pd.Timestamp(latest).date()
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def period_kpis(wh: Warehouse, anchor: dt.date, days: int) -> pd.DataFrame:
+def period_kpis(wh: Warehouse, period: Period) -> pd.DataFrame:
     """Spend, orders, AOV and active customers for the current and the previous period.
 
     One row per period (`current`, `previous`), both always present.
     """
-    previous_start, current_start, end = period_bounds(anchor, days)
     frame = query(
         wh,
         """
         select
-            case when transaction_date > ? then 'current' else 'previous' end as period,
+            case when transaction_date >= ? then 'current' else 'previous' end as period,
             sum(amount) as spend,
             count(distinct order_id) as orders,
             count(distinct customer_id) as active_customers
         from marts.transactions
-        where transaction_date > ? and transaction_date <= ?
+        where
+            (transaction_date >= ? and transaction_date <= ?)
+            or (transaction_date >= ? and transaction_date <= ?)
         group by 1
         """,
-        (current_start, previous_start, end),
+        (period.start, period.start, period.end, period.previous_start, period.previous_end),
     )
     base = pd.DataFrame({"period": ["current", "previous"]})
     out = base.merge(frame, on="period", how="left")
