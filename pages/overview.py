@@ -11,6 +11,7 @@ import streamlit as st
 
 from c360.app import artifacts as app_artifacts
 from c360.app import data as app_data
+from c360.app import metrics as app_metrics
 from c360.app.ui import category_colours, count, guarded, money, money_short, pct_change, warehouse
 
 STATUS_COLOURS = MappingProxyType({"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"})
@@ -68,7 +69,8 @@ def render() -> None:
     freshness_badge()
     label = st.radio("Period", list(app_data.PERIODS), index=1, horizontal=True, key="period")
     period = app_data.period_window(label, anchor)
-    kpis = app_data.period_kpis(wh, period)
+    manifest = app_metrics.manifest_version()
+    kpis = app_metrics.period_kpis(manifest, wh, period)
     current, previous = kpis.loc["current"], kpis.loc["previous"]
     compare = period.covered_by(first_day)
 
@@ -80,26 +82,27 @@ def render() -> None:
         + comparison_note(period, first_day)
     )
     columns = st.columns(4)
-    columns[0].metric(
-        "Spend", money_short(current["spend"]), delta("spend"), help=f"Exactly {money(current['spend'])}"
+    spend = current["total_spend"]
+    columns[0].metric("Spend", money_short(spend), delta("total_spend"), help=f"Exactly {money(spend)}")
+    columns[1].metric("Orders", count(current["order_count"]), delta("order_count"))
+    columns[2].metric(
+        "Average order value", money(current["average_order_value"]), delta("average_order_value")
     )
-    columns[1].metric("Orders", count(current["orders"]), delta("orders"))
-    columns[2].metric("Average order value", money(current["aov"]), delta("aov"))
     columns[3].metric("Active customers", count(current["active_customers"]), delta("active_customers"))
-    totals = app_data.customer_counts(wh)
+    totals = app_metrics.customer_totals(manifest, wh)
     st.caption(
         f"{totals['customers']:,} customers in total, {totals['buyers']:,} with at least one purchase."
     )
 
     st.subheader("Spend by month and category")
-    since = min(period.start, anchor - dt.timedelta(days=365))
-    trend = app_data.monthly_spend_by_category(wh, since)
+    since = min(period.start, anchor - dt.timedelta(days=365)).replace(day=1)
+    trend = app_metrics.monthly_spend_by_category(manifest, wh, since, anchor)
     if trend.empty:
         st.info("No transactions in this window.")
         return
     trend = trend.assign(
         completeness=[
-            "partial" if app_data.is_partial_month(pd.Timestamp(m).date(), anchor) else "complete"
+            "partial" if app_data.is_partial_month(m, first_day, anchor) else "complete"
             for m in trend["month"]
         ]
     )
@@ -115,10 +118,13 @@ def render() -> None:
     )
     figure.update_layout(legend_title_text="", margin={"t": 10})
     st.plotly_chart(figure, width="stretch")
-    if (trend["completeness"] == "partial").any():
+    partial = sorted(set(trend.loc[trend["completeness"] == "partial", "month"]))
+    if partial:
+        names = " and ".join(f"{m:%B %Y}" for m in partial)
         st.caption(
-            f"{anchor:%B %Y} is incomplete (data up to {anchor}): hatched, and left out of the "
-            "calendar comparisons except like-for-like month to date."
+            f"{names} {'is' if len(partial) == 1 else 'are'} incomplete (data from {first_day} to "
+            f"{anchor}): hatched, and left out of the calendar comparisons except like-for-like "
+            "month to date."
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -30,6 +31,13 @@ from test_app_helpers import (
     texts,
 )
 from test_app_support import demo_frames, empty_frames
+
+from c360 import config
+from c360.app.metrics import KPI_METRICS
+from c360.metrics.client import MetricsClient
+from c360.metrics.manifest import manifest_path
+from c360.warehouse import Warehouse
+from tests.conftest import parse_semantic_manifest
 
 # ---------- every page, three warehouse states ----------
 
@@ -96,7 +104,7 @@ def _window(frame: pd.DataFrame, start: dt.date, end: dt.date) -> tuple[float, i
     ],
 )
 def test_overview_kpis_equal_independent_pandas(period: str, start_of, demo_db: Path, use_db) -> None:
-    use_db(demo_db)
+    use_db(demo_db, metrics=True)
     at = open_page(PAGES[0])
     at.radio(key="period").set_value(period).run()
     frame = _transactions(demo_db)
@@ -106,12 +114,54 @@ def test_overview_kpis_equal_independent_pandas(period: str, start_of, demo_db: 
     assert metric(at, "Orders") == f"{orders:,}"
     assert metric(at, "Active customers") == f"{active:,}"
     assert metric(at, "Average order value") == dollars(spend / orders)
+    client = MetricsClient(Warehouse.from_env(), manifest_path())  # the same metrics outside the app
+    values = client.query(
+        list(KPI_METRICS), start=start_of(anchor), end=dt.datetime.combine(anchor, dt.time.max)
+    )
+    assert metric(at, "Spend") == kpi_dollars(values["total_spend"].iloc[0])
+    assert metric(at, "Orders") == f"{int(values['order_count'].iloc[0]):,}"
+    assert metric(at, "Active customers") == f"{int(values['active_customers'].iloc[0]):,}"
+    assert metric(at, "Average order value") == dollars(values["average_order_value"].iloc[0])
+
+
+def test_overview_follows_a_changed_metric_definition(
+    demo_db: Path, use_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of the project whose total_spend measure counts only Books: the Overview follows it."""
+    copy = tmp_path / "project"
+    shutil.copytree(
+        config.DBT_PROJECT_DIR, copy / "dbt_c360", ignore=shutil.ignore_patterns("target", "logs")
+    )
+    shutil.copytree(config.REPO_ROOT / "semantic_models", copy / "semantic_models")
+    yml = copy / "semantic_models" / "sem_transactions.yml"
+    text = yml.read_text()
+    old = "      - name: total_spend\n"
+    assert text.count(old) == 1
+    head, tail = text.split(old)
+    assert "expr: amount\n" in tail.split("- name:")[0]
+    tail = tail.replace(
+        "expr: amount\n", "expr: \"case when category = 'Books' then amount else 0 end\"\n", 1
+    )
+    yml.write_text(head + old + tail)
+    target = use_db(demo_db)
+    parse_semantic_manifest(copy / "dbt_c360", target)
+    at = open_page(PAGES[0])
+    at.radio(key="period").set_value("Last 30 days").run()
+    frame = _transactions(demo_db)
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        books = con.execute(
+            "select transaction_date, amount from marts.transactions where category = 'Books'"
+        ).df()
+    anchor = pd.to_datetime(frame["transaction_date"]).max().date()
+    window = pd.to_datetime(books["transaction_date"]).dt.date >= anchor - dt.timedelta(days=29)
+    assert metric(at, "Spend") == kpi_dollars(books.loc[window, "amount"].sum())
+    assert metric(at, "Spend") != kpi_dollars(_window(frame, anchor - dt.timedelta(days=29), anchor)[0])
 
 
 def test_overview_shows_a_delta_only_when_the_previous_period_is_covered(demo_db: Path, use_db) -> None:
     """Demo data spans ~700 days: the previous 30 days and the previous year to date are in the data,
     the previous 365 days are not (the default DAYS=365 case that showed +44,308%)."""
-    use_db(demo_db)
+    use_db(demo_db, metrics=True)
     frame = _transactions(demo_db)
     days = pd.to_datetime(frame["transaction_date"]).dt.date
     first, anchor = days.min(), days.max()
@@ -151,10 +201,10 @@ def test_overview_marks_the_partial_current_month(tmp_path: Path, use_db) -> Non
     write_duckdb(path, demo_frames(customers=60))
     with duckdb.connect(str(path)) as con:  # the data now ends mid-month
         con.execute("delete from marts.transactions where transaction_date > date '2024-06-12'")
-    use_db(path)
+    use_db(path, metrics=True)
     at = open_page(PAGES[0])
     shown = texts(at)
-    assert "June 2024 is incomplete (data up to 2024-06-12)" in shown
+    assert "June 2024 is incomplete (data from " in shown
     (chart,) = at.get("plotly_chart")
     bars = json.loads(chart.proto.spec)["data"]
     partial = {x for b in bars if "partial" in b["name"] for x in b["x"]}
@@ -170,7 +220,7 @@ def test_overview_marks_the_partial_current_month(tmp_path: Path, use_db) -> Non
 def test_a_rebuild_shows_without_restart(tmp_path: Path, use_db) -> None:
     path = tmp_path / "c360.duckdb"
     write_duckdb(path, demo_frames(customers=60))
-    use_db(path)
+    use_db(path, metrics=True)
     before = metric(open_page(PAGES[0]), "Orders")
     with duckdb.connect(str(path)) as con:  # what a rebuild does: new rows, file rewritten
         con.execute(

@@ -6,6 +6,7 @@ Under CI=true a missing Postgres fails instead of skipping.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,13 +39,16 @@ def pg_demo_db() -> Iterator[str]:
 
 
 @pytest.fixture
-def on_pg(pg_demo_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """Point the app at the session's Postgres database; caches start empty."""
+def on_pg(
+    pg_demo_db: str, semantic_manifest: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    """Point the app at the session's Postgres database (with the semantic manifest); caches start empty."""
     point_app_at(
         monkeypatch,
         {"DBT_TARGET": "postgres", "C360_PG_DB": pg_demo_db, "DBT_TARGET_PATH": str(tmp_path / "target")},
     )
     write_artifacts(tmp_path / "target")
+    shutil.copy(semantic_manifest, tmp_path / "target" / "semantic_manifest.json")
     yield config.pg_settings().dsn()
     st.cache_data.clear()
 

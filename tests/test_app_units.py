@@ -163,9 +163,12 @@ def test_calendar_periods(label: str, anchor: dt.date, expected: tuple[dt.date, 
 
 
 def test_partial_month() -> None:
-    assert is_partial_month(dt.date(2026, 12, 1), dt.date(2026, 12, 2))
-    assert not is_partial_month(dt.date(2026, 11, 1), dt.date(2026, 12, 2))
-    assert not is_partial_month(dt.date(2024, 6, 1), dt.date(2024, 6, 30))
+    first = dt.date(2025, 12, 3)
+    assert is_partial_month(dt.date(2026, 12, 1), first, dt.date(2026, 12, 2))
+    assert not is_partial_month(dt.date(2026, 11, 1), first, dt.date(2026, 12, 2))
+    assert not is_partial_month(dt.date(2024, 6, 1), first, dt.date(2024, 6, 30))
+    assert is_partial_month(dt.date(2025, 12, 31), first, dt.date(2026, 12, 2))  # data starts mid-month
+    assert not is_partial_month(dt.date(2025, 12, 1), dt.date(2025, 12, 1), dt.date(2026, 12, 2))
 
 
 def test_explorer_state_round_trips_through_the_url() -> None:

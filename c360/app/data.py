@@ -1,5 +1,8 @@
 """Cached queries behind the Overview, Customer profile and Segments pages (search: `c360.app.search`).
 
+Metrics (spend, orders, customers ...) come from the semantic layer (`c360.app.metrics`);
+this module holds row lookups and the Overview's reporting periods.
+
 Every function takes the `Warehouse` (part of the cache key, with the DuckDB file's
 mtime, so a rebuild is picked up) and the widget values as parameters; results are
 cached for `TTL_SECONDS`. Everything is aggregated in SQL and row counts are limited,
@@ -107,9 +110,13 @@ def period_window(label: str, anchor: dt.date) -> Period:
     return Period(label, start, anchor, previous_start, previous_end)
 
 
-def is_partial_month(month: dt.date, anchor: dt.date) -> bool:
-    """True when `month` (any day in it) is the anchor's month and the anchor is not its last day."""
-    return _month_start(month) == _month_start(anchor) and anchor < _month_end(anchor)
+def is_partial_month(month: dt.date, first_day: dt.date, anchor: dt.date) -> bool:
+    """True when the data covers only part of `month` (any day in it): it starts after the month's
+    first day or ends (`anchor`, the latest day) before its last day."""
+    start = _month_start(month)
+    return (start == _month_start(anchor) and anchor < _month_end(anchor)) or (
+        start == _month_start(first_day) and first_day > start
+    )
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -122,57 +129,6 @@ def transaction_date_range(wh: Warehouse) -> tuple[dt.date, dt.date] | None:
     if pd.isna(first) or pd.isna(latest):
         return None
     return pd.Timestamp(first).date(), pd.Timestamp(latest).date()
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def period_kpis(wh: Warehouse, period: Period) -> pd.DataFrame:
-    """Spend, orders, AOV and active customers for the current and the previous period.
-
-    One row per period (`current`, `previous`), both always present.
-    """
-    frame = query(
-        wh,
-        """
-        select
-            case when transaction_date >= ? then 'current' else 'previous' end as period,
-            sum(amount) as spend,
-            count(distinct order_id) as orders,
-            count(distinct customer_id) as active_customers
-        from marts.transactions
-        where
-            (transaction_date >= ? and transaction_date <= ?)
-            or (transaction_date >= ? and transaction_date <= ?)
-        group by 1
-        """,
-        (period.start, period.start, period.end, period.previous_start, period.previous_end),
-    )
-    base = pd.DataFrame({"period": ["current", "previous"]})
-    out = base.merge(frame, on="period", how="left")
-    out[["spend", "orders", "active_customers"]] = (
-        out[["spend", "orders", "active_customers"]].astype(float).fillna(0.0)
-    )
-    out["aov"] = out["spend"].where(out["orders"] > 0) / out["orders"].where(out["orders"] > 0)
-    return out.set_index("period")
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def monthly_spend_by_category(wh: Warehouse, since: dt.date) -> pd.DataFrame:
-    """Spend and orders per month and category from `since` (exclusive) on."""
-    return query(
-        wh,
-        """
-        select
-            cast(date_trunc('month', transaction_date) as date) as month,
-            category,
-            sum(amount) as spend,
-            count(distinct order_id) as orders
-        from marts.transactions
-        where transaction_date > ?
-        group by 1, 2
-        order by 1, 2
-        """,
-        (since,),
-    )
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
