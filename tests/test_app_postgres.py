@@ -6,6 +6,7 @@ Under CI=true a missing Postgres fails instead of skipping.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -16,11 +17,14 @@ import pytest
 import streamlit as st
 from app_store import write_artifacts, write_postgres
 from streamlit.testing.v1 import AppTest
-from test_app_helpers import APP, PAGES, expected_ref, kpi_dollars, metric, open_page, point_app_at
+from test_app_helpers import APP, PAGES, dollars, expected_ref, kpi_dollars, metric, open_page, point_app_at
 from test_app_support import demo_frames
 
 from c360 import config
+from c360.app.metrics import KPI_METRICS
 from c360.app.ui import clear_caches
+from c360.metrics.client import MetricsClient
+from c360.metrics.manifest import manifest_path
 from c360.warehouse import Warehouse, WarehouseError, query, to_pg_paramstyle
 from tests.conftest import new_pg_database
 
@@ -66,15 +70,25 @@ def test_every_page_renders_on_postgres(page: str, on_pg: str) -> None:
     assert at.title[0].value
 
 
-def test_overview_spend_equals_sql(on_pg: str) -> None:
+def test_overview_kpis_equal_sql_and_the_metrics_client(on_pg: str) -> None:
     at = open_page(PAGES[0])
     at.radio(key="period").set_value("Last 90 days").run()
-    (spend,) = pg(
+    spend, orders, active, anchor = pg(
         on_pg,
-        "select sum(amount) from marts.transactions where transaction_date > "
-        "(select max(transaction_date) from marts.transactions) - 90",
+        "select sum(amount), count(distinct order_id), count(distinct customer_id), "
+        "(select max(transaction_date) from marts.transactions) from marts.transactions "
+        "where transaction_date > (select max(transaction_date) from marts.transactions) - 90",
     )[0]
     assert metric(at, "Spend") == kpi_dollars(spend)
+    assert metric(at, "Orders") == f"{orders:,}"
+    assert metric(at, "Active customers") == f"{active:,}"
+    assert metric(at, "Average order value") == dollars(float(spend) / orders)
+    client = MetricsClient(Warehouse.from_env(), manifest_path())
+    start, end = anchor - dt.timedelta(days=89), dt.datetime.combine(anchor, dt.time.max)
+    values = client.query(list(KPI_METRICS), start=start, end=end).iloc[0]
+    assert metric(at, "Spend") == kpi_dollars(values["total_spend"])
+    assert metric(at, "Orders") == f"{int(values['order_count']):,}"
+    assert metric(at, "Average order value") == dollars(values["average_order_value"])
 
 
 def test_customer_search_and_spend_on_postgres(on_pg: str) -> None:
