@@ -6,12 +6,16 @@ DuckDB warehouse.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
@@ -23,6 +27,45 @@ from c360.app import data as app_data
 from c360.app.ui import warehouse as current_warehouse
 
 # ---------- segments ----------
+
+
+def test_segment_table_and_heatmap_equal_pandas(demo_db: Path, use_db) -> None:
+    use_db(demo_db, metrics=True)
+    at = open_page(PAGES[2])
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        customers = con.execute(
+            "select rfm_segment, total_spend, days_since_last_purchase from marts.customers"
+        ).df()
+        lines = con.execute(
+            "select c.rfm_segment, t.category, t.amount from marts.transactions t "
+            "join marts.customers c using (customer_id)"
+        ).df()
+    expected = customers.groupby("rfm_segment").agg(
+        customers=("total_spend", "size"),
+        total_spend=("total_spend", "sum"),
+        average_spend=("total_spend", "mean"),
+        average_recency_days=("days_since_last_purchase", "mean"),
+    )
+    shown = at.dataframe[0].value.set_index("rfm_segment")
+    assert sorted(shown.index) == sorted(expected.index)
+    for column in expected.columns:
+        pd.testing.assert_series_equal(
+            shown[column].astype(float).sort_index(),
+            expected[column].astype(float).sort_index(),
+            check_names=False,
+        )
+    assert "no history of customers' segments, so there is no segment trend" in texts(at)
+    (heat,) = [c for c in at.get("plotly_chart") if "Spend by segment and category" in c.proto.spec]
+    figure = json.loads(heat.proto.spec)["data"][0]
+    z = figure["z"]  # plotly ships arrays as base64 ("bdata") with dtype and shape
+    grid = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(
+        [int(n) for n in z["shape"].split(",")]
+    )
+    cells = {(y, x): grid[i, j] for i, y in enumerate(figure["y"]) for j, x in enumerate(figure["x"])}
+    totals = lines.groupby(["rfm_segment", "category"])["amount"].sum()
+    assert len(cells) >= len(totals)
+    for (segment, category), spend in totals.items():
+        assert abs(cells[(segment, category)] - spend) < 1e-6
 
 
 def test_audience_size_follows_the_filters(demo_db: Path, use_db) -> None:

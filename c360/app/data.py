@@ -245,39 +245,14 @@ def customer_quality(wh: Warehouse, contact_id: str, customer_id: str) -> dict[s
 
 # --------------------------------------------------------------------------- segments
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def segment_summary(wh: Warehouse) -> pd.DataFrame:
-    """Customers, spend and average recency per RFM segment, in the seed's order."""
+def segment_meanings(wh: Warehouse) -> pd.DataFrame:
+    """The RFM segments' rows (seed `rfm_segments`): name, description, recommended action, sort order."""
     return query(
         wh,
         """
-        select
-            c.rfm_segment,
-            count(*) as customers,
-            coalesce(sum(c.total_spend), 0) as total_spend,
-            avg(c.total_spend) as average_spend,
-            avg(c.days_since_last_purchase) as average_recency_days,
-            max(s.description) as description,
-            max(s.recommended_action) as recommended_action,
-            min(s.sort_order) as sort_order
-        from marts.customers as c
-        left join marts.rfm_segments as s on s.rfm_segment = c.rfm_segment
-        group by c.rfm_segment
-        order by min(s.sort_order), c.rfm_segment
-        """,
-    )
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def segment_category_spend(wh: Warehouse) -> pd.DataFrame:
-    """Spend per RFM segment and category (the heatmap)."""
-    return query(
-        wh,
-        """
-        select c.rfm_segment, s.category, sum(s.amount) as spend
-        from marts.customer_category_spend as s
-        inner join marts.customers as c on c.customer_id = s.customer_id
-        group by c.rfm_segment, s.category
-        order by 1, 2
+        select rfm_segment, description, recommended_action, sort_order
+        from marts.rfm_segments
+        order by sort_order, rfm_segment
         """,
     )
 

@@ -232,3 +232,42 @@ def customer_totals(manifest: float, wh: Warehouse) -> dict[str, int]:
         "customers": int(row.get("customer_count", 0) or 0),
         "buyers": int(row.get("purchasing_customers", 0) or 0),
     }
+
+
+# ------------------------------------------------------------ the Segments page's metrics
+SEGMENT = "customer__rfm_segment"
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def segment_metrics(manifest: float, wh: Warehouse) -> pd.DataFrame:
+    """Per RFM segment (as of the build): customers, lifetime spend, spend per customer, recency.
+
+    Columns `rfm_segment`, `customers`, `total_spend`, `average_spend` (total_spend / customers,
+    prospects counted with 0) and `average_recency_days` (`avg_days_since_last_purchase`).
+    """
+    frame = _call(
+        "query", ["customer_count", "total_spend", "avg_days_since_last_purchase"], group_by=[SEGMENT]
+    )
+    out = pd.DataFrame(
+        {
+            "rfm_segment": frame[SEGMENT],
+            "customers": frame["customer_count"].fillna(0).astype("int64"),
+            "total_spend": frame["total_spend"].fillna(0.0),
+            "average_recency_days": frame["avg_days_since_last_purchase"],
+        }
+    )
+    out.insert(3, "average_spend", out["total_spend"] / out["customers"].where(out["customers"] > 0))
+    return out
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def segment_category_spend(manifest: float, wh: Warehouse) -> pd.DataFrame:
+    """`total_spend` per RFM segment (as of the build) and category: `rfm_segment`, `category`, `spend`."""
+    frame = _call("query", ["total_spend"], group_by=[SEGMENT, "transaction__category"])
+    return pd.DataFrame(
+        {
+            "rfm_segment": frame[SEGMENT],
+            "category": frame["transaction__category"],
+            "spend": frame["total_spend"],
+        }
+    )
