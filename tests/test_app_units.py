@@ -111,49 +111,23 @@ def test_periods_and_deltas() -> None:
     assert pct_change(5.0, 0.0) is None and pct_change(None, 3.0) is None
 
 
-@pytest.mark.parametrize(
-    "label,anchor,expected",
-    [
-        # to date: the previous period up to the same day, clipped to that month's end
-        (
-            "Month to date",
-            dt.date(2024, 3, 31),
-            (dt.date(2024, 3, 1), dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
-        ),
-        (
-            "Month to date",
-            dt.date(2024, 3, 10),
-            (dt.date(2024, 3, 1), dt.date(2024, 2, 1), dt.date(2024, 2, 10)),
-        ),
-        (
-            "Month to date",
-            dt.date(2024, 1, 5),
-            (dt.date(2024, 1, 1), dt.date(2023, 12, 1), dt.date(2023, 12, 5)),
-        ),
-        (
-            "Quarter to date",
-            dt.date(2024, 5, 15),
-            (dt.date(2024, 4, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 15)),
-        ),
-        (
-            "Year to date",
-            dt.date(2024, 2, 29),
-            (dt.date(2024, 1, 1), dt.date(2023, 1, 1), dt.date(2023, 2, 28)),
-        ),
-        # last full month: the anchor's own month only when the anchor is its last day
-        (
-            "Last full month",
-            dt.date(2024, 6, 30),
-            (dt.date(2024, 6, 1), dt.date(2024, 5, 1), dt.date(2024, 5, 31)),
-        ),
-        (
-            "Last full month",
-            dt.date(2024, 3, 2),
-            (dt.date(2024, 2, 1), dt.date(2024, 1, 1), dt.date(2024, 1, 31)),
-        ),
-    ],
-)
-def test_calendar_periods(label: str, anchor: dt.date, expected: tuple[dt.date, ...]) -> None:
+CALENDAR_CASES = """
+Month to date   2024-03-31 2024-03-01 2024-02-01 2024-02-29
+Month to date   2024-03-10 2024-03-01 2024-02-01 2024-02-10
+Month to date   2024-01-05 2024-01-01 2023-12-01 2023-12-05
+Quarter to date 2024-05-15 2024-04-01 2024-01-01 2024-02-15
+Year to date    2024-02-29 2024-01-01 2023-01-01 2023-02-28
+Last full month 2024-06-30 2024-06-01 2024-05-01 2024-05-31
+Last full month 2024-03-02 2024-02-01 2024-01-01 2024-01-31
+"""  # label, anchor, then start, previous start, previous end: to date = the previous period up to
+# the same day (clipped to that month's end); last full month = the anchor's month only on its last day
+
+
+@pytest.mark.parametrize("case", CALENDAR_CASES.strip().splitlines())
+def test_calendar_periods(case: str) -> None:
+    *words, anchor, start, previous_start, previous_end = case.split()
+    label, anchor = " ".join(words), dt.date.fromisoformat(anchor)
+    expected = tuple(dt.date.fromisoformat(d) for d in (start, previous_start, previous_end))
     period = period_window(label, anchor)
     assert (period.start, period.previous_start, period.previous_end) == expected
     month_end = (period.start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
