@@ -6,16 +6,27 @@ import plotly.express as px
 import streamlit as st
 
 from c360.app import data as app_data
+from c360.app import metrics as app_metrics
 from c360.app.ui import guarded, warehouse
 
 
 def segment_overview() -> None:
     """Sizes, spend and recency per segment, and the heatmap."""
     wh = warehouse()
-    summary = app_data.segment_summary(wh)
-    if summary.empty:
+    if app_data.customer_counts(wh)["customers"] == 0:
         st.info("`marts.customers` is empty. Load data with `make data`, then run `make build`.")
         return
+    manifest = app_metrics.manifest_version()
+    meanings = app_data.segment_meanings(wh)
+    summary = app_metrics.segment_metrics(manifest, wh)
+    summary = summary.merge(meanings, on="rfm_segment", how="left").sort_values(
+        ["sort_order", "rfm_segment"], na_position="last", kind="stable"
+    )
+    st.caption(
+        "Segments are each customer's segment as of the last build. The warehouse keeps no history "
+        "of customers' segments, so there is no segment trend over past months: one computed from "
+        "today's segments would misstate them."
+    )
     left, right = st.columns(2)
     with left:
         figure = px.bar(
@@ -53,7 +64,7 @@ def segment_overview() -> None:
             "recommended_action": st.column_config.TextColumn("Recommended action", width="medium"),
         },
     )
-    heat = app_data.segment_category_spend(wh)
+    heat = app_metrics.segment_category_spend(manifest, wh)
     if not heat.empty:
         pivot = heat.pivot_table(index="rfm_segment", columns="category", values="spend", fill_value=0)
         pivot = pivot.reindex([s for s in summary["rfm_segment"] if s in pivot.index])
@@ -71,7 +82,7 @@ def segment_overview() -> None:
 def render() -> None:
     """The page body."""
     st.title("Segments")
-    segment_overview()
+    guarded(segment_overview)  # a missing semantic manifest stops only the metrics, not the link below
     st.page_link(
         "pages/audiences.py",
         label="Build, save and export audiences on the Audiences page",

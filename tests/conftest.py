@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +28,7 @@ import psycopg2
 import pytest
 
 from c360 import config
-from c360.dbt_runner import run_dbt
+from c360.dbt_runner import dbt_executable, run_dbt
 
 GENERATED_CUSTOMERS = 2000
 GENERATED_SEED = 7
@@ -248,13 +250,40 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def parse_semantic_manifest(project: Path, target: Path) -> Path:
+    """`dbt parse` of the dbt project at `project` into `target`; the semantic manifest's path.
+
+    The manifest only depends on the YAML and the contract's schema names (the client rewrites
+    relations to `"schema"."table"`), so it serves every test warehouse of that shape.
+    """
+    env = config.dbt_env()
+    env.update({"DBT_TARGET": "duckdb", "DBT_TARGET_PATH": str(target)})
+    env["C360_DUCKDB_PATH"] = str(target / "parse_only.duckdb")
+    command = [dbt_executable(), "parse", "--quiet", "--project-dir", str(project)]
+    command += ["--profiles-dir", str(config.DBT_PROJECT_DIR)]
+    result = subprocess.run(command, env=env, cwd=project, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"dbt parse failed: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+    return target / "semantic_manifest.json"
+
+
+@pytest.fixture(scope="session")
+def semantic_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's semantic manifest, parsed once per session (the app's metrics read it)."""
+    return parse_semantic_manifest(config.DBT_PROJECT_DIR, tmp_path_factory.mktemp("semantic") / "target")
+
+
 @pytest.fixture
-def use_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
-    """Point the app at a DuckDB file (artifacts dir in tmp_path); returns that artifacts dir."""
+def use_db(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Path]]:
+    """Point the app at a DuckDB file (artifacts dir in tmp_path); returns that artifacts dir.
+
+    `metrics=True` also puts the session's semantic manifest there (the Overview's metrics).
+    """
     import streamlit as st
     from test_app_helpers import point_app_at
 
-    def point(path: Path) -> Path:
+    def point(path: Path, metrics: bool = False) -> Path:
         target = tmp_path / "target"
         point_app_at(
             monkeypatch,
@@ -265,6 +294,9 @@ def use_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable
                 "C360_APP_DATA_DIR": str(tmp_path / "app"),
             },
         )
+        if metrics:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(request.getfixturevalue("semantic_manifest"), target / "semantic_manifest.json")
         return target
 
     yield point

@@ -9,9 +9,12 @@ test_app_segments.py; Postgres: test_app_postgres.py; the real dbt build: test_a
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from app_store import write_artifacts, write_duckdb
 from streamlit.testing.v1 import AppTest
@@ -28,6 +31,13 @@ from test_app_helpers import (
     texts,
 )
 from test_app_support import demo_frames, empty_frames
+
+from c360 import config
+from c360.app.metrics import KPI_METRICS
+from c360.metrics.client import MetricsClient
+from c360.metrics.manifest import manifest_path
+from c360.warehouse import Warehouse
+from tests.conftest import parse_semantic_manifest
 
 # ---------- every page, three warehouse states ----------
 
@@ -70,31 +80,147 @@ def test_missing_marts_name_make_build(page: str, tmp_path: Path, use_db) -> Non
 # ---------- overview ----------
 
 
-@pytest.mark.parametrize("period,days", [("Last 30 days", 30), ("Last 365 days", 365)])
-def test_overview_kpis_equal_independent_sql(period: str, days: int, demo_db: Path, use_db) -> None:
-    use_db(demo_db)
+def _transactions(path: Path) -> pd.DataFrame:
+    """The test warehouse's transactions, read independently of the app."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "select transaction_date, amount, order_id, customer_id from marts.transactions"
+        ).df()
+
+
+def _window(frame: pd.DataFrame, start: dt.date, end: dt.date) -> tuple[float, int, int]:
+    """Spend, orders and active customers with start <= transaction_date <= end (pandas)."""
+    days = pd.to_datetime(frame["transaction_date"]).dt.date
+    rows = frame[(days >= start) & (days <= end)]
+    return float(rows["amount"].sum()), rows["order_id"].nunique(), rows["customer_id"].nunique()
+
+
+@pytest.mark.parametrize(
+    "period,start_of",
+    [
+        ("Last 30 days", lambda a: a - dt.timedelta(days=29)),
+        ("Last 365 days", lambda a: a - dt.timedelta(days=364)),
+        ("Year to date", lambda a: a.replace(month=1, day=1)),
+    ],
+)
+def test_overview_kpis_equal_independent_pandas(period: str, start_of, demo_db: Path, use_db) -> None:
+    use_db(demo_db, metrics=True)
     at = open_page(PAGES[0])
     at.radio(key="period").set_value(period).run()
-    (anchor,) = sql(demo_db, "select max(transaction_date) from marts.transactions")[0]
-    start, previous = anchor - dt.timedelta(days=days), anchor - dt.timedelta(days=2 * days)
-    query = (
-        "select sum(amount), count(*), count(distinct customer_id) from marts.transactions "
-        "where transaction_date > ? and transaction_date <= ?"
-    )
-    spend, orders, active = sql(demo_db, query, [start, anchor])[0]
-    prev_spend, _, _ = sql(demo_db, query, [previous, start])[0]
+    frame = _transactions(demo_db)
+    anchor = pd.to_datetime(frame["transaction_date"]).max().date()
+    spend, orders, active = _window(frame, start_of(anchor), anchor)
     assert metric(at, "Spend") == kpi_dollars(spend)
     assert metric(at, "Orders") == f"{orders:,}"
     assert metric(at, "Active customers") == f"{active:,}"
     assert metric(at, "Average order value") == dollars(spend / orders)
-    delta = [m.delta for m in at.metric if m.label == "Spend"][0]
-    assert delta == f"{(spend - prev_spend) / prev_spend * 100:+.1f}%"
+    client = MetricsClient(Warehouse.from_env(), manifest_path())  # the same metrics outside the app
+    values = client.query(
+        list(KPI_METRICS), start=start_of(anchor), end=dt.datetime.combine(anchor, dt.time.max)
+    )
+    assert metric(at, "Spend") == kpi_dollars(values["total_spend"].iloc[0])
+    assert metric(at, "Orders") == f"{int(values['order_count'].iloc[0]):,}"
+    assert metric(at, "Active customers") == f"{int(values['active_customers'].iloc[0]):,}"
+    assert metric(at, "Average order value") == dollars(values["average_order_value"].iloc[0])
+
+
+def test_overview_follows_a_changed_metric_definition(
+    demo_db: Path, use_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of the project whose total_spend measure counts only Books: the Overview follows it."""
+    copy = tmp_path / "project"
+    shutil.copytree(
+        config.DBT_PROJECT_DIR, copy / "dbt_c360", ignore=shutil.ignore_patterns("target", "logs")
+    )
+    shutil.copytree(config.REPO_ROOT / "semantic_models", copy / "semantic_models")
+    yml = copy / "semantic_models" / "sem_transactions.yml"
+    text = yml.read_text()
+    old = "      - name: total_spend\n"
+    assert text.count(old) == 1
+    head, tail = text.split(old)
+    assert "expr: amount\n" in tail.split("- name:")[0]
+    tail = tail.replace(
+        "expr: amount\n", "expr: \"case when category = 'Books' then amount else 0 end\"\n", 1
+    )
+    yml.write_text(head + old + tail)
+    target = use_db(demo_db)
+    parse_semantic_manifest(copy / "dbt_c360", target)
+    at = open_page(PAGES[0])
+    at.radio(key="period").set_value("Last 30 days").run()
+    frame = _transactions(demo_db)
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        books = con.execute(
+            "select transaction_date, amount from marts.transactions where category = 'Books'"
+        ).df()
+    anchor = pd.to_datetime(frame["transaction_date"]).max().date()
+    window = pd.to_datetime(books["transaction_date"]).dt.date >= anchor - dt.timedelta(days=29)
+    assert metric(at, "Spend") == kpi_dollars(books.loc[window, "amount"].sum())
+    assert metric(at, "Spend") != kpi_dollars(_window(frame, anchor - dt.timedelta(days=29), anchor)[0])
+
+
+def test_overview_shows_a_delta_only_when_the_previous_period_is_covered(demo_db: Path, use_db) -> None:
+    """Demo data spans ~700 days: the previous 30 days and the previous year to date are in the data,
+    the previous 365 days are not (the default DAYS=365 case that showed +44,308%)."""
+    use_db(demo_db, metrics=True)
+    frame = _transactions(demo_db)
+    days = pd.to_datetime(frame["transaction_date"]).dt.date
+    first, anchor = days.min(), days.max()
+    at = open_page(PAGES[0])
+    cases = {
+        "Last 30 days": (anchor - dt.timedelta(days=59), anchor - dt.timedelta(days=30)),
+        "Year to date": (
+            anchor.replace(year=anchor.year - 1, month=1, day=1),
+            anchor.replace(year=anchor.year - 1),
+        ),
+    }
+    for period, (previous_start, previous_end) in cases.items():
+        assert first <= previous_start
+        at.radio(key="period").set_value(period).run()
+        now_spend, now_orders, _ = _window(
+            frame,
+            *{
+                "Last 30 days": (anchor - dt.timedelta(days=29), anchor),
+                "Year to date": (anchor.replace(month=1, day=1), anchor),
+            }[period],
+        )
+        prev_spend, prev_orders, _ = _window(frame, previous_start, previous_end)
+        deltas = {m.label: m.delta for m in at.metric}
+        assert deltas["Spend"] == f"{(now_spend - prev_spend) / prev_spend * 100:+.1f}%"
+        assert deltas["Orders"] == f"{(now_orders - prev_orders) / prev_orders * 100:+.1f}%"
+        assert f"Changes compare with {previous_start} to {previous_end}." in texts(at)
+    at.radio(key="period").set_value("Last 365 days").run()
+    previous_start = anchor - dt.timedelta(days=729)
+    assert first > previous_start
+    assert [m.delta for m in at.metric] == [""] * 4  # AppTest shows a missing delta as ""
+    assert f"No change shown: the comparison period {previous_start} to " in texts(at)
+    assert f"before the data's first day {first}" in texts(at)
+
+
+def test_overview_marks_the_partial_current_month(tmp_path: Path, use_db) -> None:
+    path = tmp_path / "c360.duckdb"
+    write_duckdb(path, demo_frames(customers=60))
+    with duckdb.connect(str(path)) as con:  # the data now ends mid-month
+        con.execute("delete from marts.transactions where transaction_date > date '2024-06-12'")
+    use_db(path, metrics=True)
+    at = open_page(PAGES[0])
+    shown = texts(at)
+    assert "June 2024 is incomplete (data from " in shown
+    (chart,) = at.get("plotly_chart")
+    bars = json.loads(chart.proto.spec)["data"]
+    partial = {x for b in bars if "partial" in b["name"] for x in b["x"]}
+    complete = {x for b in bars if "complete" in b["name"] for x in b["x"]}
+    assert {str(x)[:7] for x in partial} == {"2024-06"} and not any(
+        str(x).startswith("2024-06") for x in complete
+    )
+    at.radio(key="period").set_value("Last full month").run()
+    spend, _, _ = _window(_transactions(path), dt.date(2024, 5, 1), dt.date(2024, 5, 31))
+    assert metric(at, "Spend") == kpi_dollars(spend)
 
 
 def test_a_rebuild_shows_without_restart(tmp_path: Path, use_db) -> None:
     path = tmp_path / "c360.duckdb"
     write_duckdb(path, demo_frames(customers=60))
-    use_db(path)
+    use_db(path, metrics=True)
     before = metric(open_page(PAGES[0]), "Orders")
     with duckdb.connect(str(path)) as con:  # what a rebuild does: new rows, file rewritten
         con.execute(

@@ -6,8 +6,10 @@ Under CI=true a missing Postgres fails instead of skipping.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from test_app_helpers import (
     APP,
     APP_TEST_SALT,
     PAGES,
+    dollars,
     expected_ref,
     kpi_dollars,
     metric,
@@ -32,8 +35,11 @@ from test_app_support import demo_frames
 
 from c360 import config
 from c360.app import audiences as aud
+from c360.app.metrics import KPI_METRICS
 from c360.app.ui import clear_caches
 from c360.app.ui import warehouse as current_warehouse
+from c360.metrics.client import MetricsClient
+from c360.metrics.manifest import manifest_path
 from c360.warehouse import Warehouse, WarehouseError, query, to_pg_paramstyle
 from tests.conftest import new_pg_database
 
@@ -52,8 +58,10 @@ def pg_demo_db() -> Iterator[str]:
 
 
 @pytest.fixture
-def on_pg(pg_demo_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """Point the app at the session's Postgres database; caches start empty."""
+def on_pg(
+    pg_demo_db: str, semantic_manifest: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    """Point the app at the session's Postgres database (with the semantic manifest); caches start empty."""
     point_app_at(
         monkeypatch,
         {
@@ -64,6 +72,7 @@ def on_pg(pg_demo_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
         },
     )
     write_artifacts(tmp_path / "target")
+    shutil.copy(semantic_manifest, tmp_path / "target" / "semantic_manifest.json")
     yield config.pg_settings().dsn()
     st.cache_data.clear()
 
@@ -81,15 +90,25 @@ def test_every_page_renders_on_postgres(page: str, on_pg: str) -> None:
     assert at.title[0].value
 
 
-def test_overview_spend_equals_sql(on_pg: str) -> None:
+def test_overview_kpis_equal_sql_and_the_metrics_client(on_pg: str) -> None:
     at = open_page(PAGES[0])
     at.radio(key="period").set_value("Last 90 days").run()
-    (spend,) = pg(
+    spend, orders, active, anchor = pg(
         on_pg,
-        "select sum(amount) from marts.transactions where transaction_date > "
-        "(select max(transaction_date) from marts.transactions) - 90",
+        "select sum(amount), count(distinct order_id), count(distinct customer_id), "
+        "(select max(transaction_date) from marts.transactions) from marts.transactions "
+        "where transaction_date > (select max(transaction_date) from marts.transactions) - 90",
     )[0]
     assert metric(at, "Spend") == kpi_dollars(spend)
+    assert metric(at, "Orders") == f"{orders:,}"
+    assert metric(at, "Active customers") == f"{active:,}"
+    assert metric(at, "Average order value") == dollars(float(spend) / orders)
+    client = MetricsClient(Warehouse.from_env(), manifest_path())
+    start, end = anchor - dt.timedelta(days=89), dt.datetime.combine(anchor, dt.time.max)
+    values = client.query(list(KPI_METRICS), start=start, end=end).iloc[0]
+    assert metric(at, "Spend") == kpi_dollars(values["total_spend"])
+    assert metric(at, "Orders") == f"{int(values['order_count']):,}"
+    assert metric(at, "Average order value") == dollars(values["average_order_value"])
 
 
 def test_customer_search_and_spend_on_postgres(on_pg: str) -> None:

@@ -6,17 +6,61 @@ DuckDB warehouse.
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
 from app_store import write_artifacts, write_duckdb
-from test_app_helpers import PAGES, frame_with, infos, metric, open_page, sql, texts
+from test_app_helpers import PAGES, frame_with, infos, metric, open_page, sql, texts, unescape_markdown
 from test_app_support import demo_frames
 
 # ---------- segments ----------
+
+
+def test_segment_table_and_heatmap_equal_pandas(demo_db: Path, use_db) -> None:
+    use_db(demo_db, metrics=True)
+    at = open_page(PAGES[2])
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        customers = con.execute(
+            "select rfm_segment, total_spend, days_since_last_purchase from marts.customers"
+        ).df()
+        lines = con.execute(
+            "select c.rfm_segment, t.category, t.amount from marts.transactions t "
+            "join marts.customers c using (customer_id)"
+        ).df()
+    expected = customers.groupby("rfm_segment").agg(
+        customers=("total_spend", "size"),
+        total_spend=("total_spend", "sum"),
+        average_spend=("total_spend", "mean"),
+        average_recency_days=("days_since_last_purchase", "mean"),
+    )
+    shown = at.dataframe[0].value.set_index("rfm_segment")
+    assert sorted(shown.index) == sorted(expected.index)
+    for column in expected.columns:
+        pd.testing.assert_series_equal(
+            shown[column].astype(float).sort_index(),
+            expected[column].astype(float).sort_index(),
+            check_names=False,
+        )
+    assert "no history of customers' segments, so there is no segment trend" in texts(at)
+    (heat,) = [c for c in at.get("plotly_chart") if "Spend by segment and category" in c.proto.spec]
+    figure = json.loads(heat.proto.spec)["data"][0]
+    z = figure["z"]  # plotly ships arrays as base64 ("bdata") with dtype and shape
+    grid = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(
+        [int(n) for n in z["shape"].split(",")]
+    )
+    cells = {(y, x): grid[i, j] for i, y in enumerate(figure["y"]) for j, x in enumerate(figure["x"])}
+    totals = lines.groupby(["rfm_segment", "category"])["amount"].sum()
+    assert len(cells) >= len(totals)
+    for (segment, category), spend in totals.items():
+        assert abs(cells[(segment, category)] - spend) < 1e-6
 
 
 def test_segments_page_points_to_the_audiences_page(demo_db: Path, use_db) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_app_helpers import infos, open_page, point_app_at
 
-from c360.app.data import period_bounds
+from c360.app.data import Period, is_partial_month, period_window
 from c360.app.metrics import ExplorerState, state_from_params, state_to_params
 from c360.app.pii import mask_email, mask_frame, mask_name
 from c360.app.search import like_pattern
@@ -82,13 +82,46 @@ def test_paramstyle_and_identifiers() -> None:
 
 
 def test_periods_and_deltas() -> None:
-    assert period_bounds(dt.date(2024, 3, 31), 30) == (
-        dt.date(2024, 1, 31),
-        dt.date(2024, 3, 1),
-        dt.date(2024, 3, 31),
+    d = dt.date
+    assert period_window("Last 30 days", d(2024, 3, 31)) == Period(
+        "Last 30 days", d(2024, 3, 2), d(2024, 3, 31), d(2024, 2, 1), d(2024, 3, 1)
     )
     assert pct_change(110.0, 100.0) == "+10.0%"
     assert pct_change(5.0, 0.0) is None and pct_change(None, 3.0) is None
+
+
+CALENDAR_CASES = """
+Month to date   2024-03-31 2024-03-01 2024-02-01 2024-02-29
+Month to date   2024-03-10 2024-03-01 2024-02-01 2024-02-10
+Month to date   2024-01-05 2024-01-01 2023-12-01 2023-12-05
+Quarter to date 2024-05-15 2024-04-01 2024-01-01 2024-02-15
+Year to date    2024-02-29 2024-01-01 2023-01-01 2023-02-28
+Last full month 2024-06-30 2024-06-01 2024-05-01 2024-05-31
+Last full month 2024-03-02 2024-02-01 2024-01-01 2024-01-31
+"""  # label, anchor, then start, previous start, previous end: to date = the previous period up to
+# the same day (clipped to that month's end); last full month = the anchor's month only on its last day
+
+
+@pytest.mark.parametrize("case", CALENDAR_CASES.strip().splitlines())
+def test_calendar_periods(case: str) -> None:
+    *words, anchor, start, previous_start, previous_end = case.split()
+    label, anchor = " ".join(words), dt.date.fromisoformat(anchor)
+    expected = tuple(dt.date.fromisoformat(d) for d in (start, previous_start, previous_end))
+    period = period_window(label, anchor)
+    assert (period.start, period.previous_start, period.previous_end) == expected
+    month_end = (period.start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    assert period.end == (month_end if label == "Last full month" else anchor)
+    assert period.previous_end < period.start
+    assert period.covered_by(expected[1]) and not period.covered_by(expected[1] + dt.timedelta(days=1))
+
+
+def test_partial_month() -> None:
+    first = dt.date(2025, 12, 3)
+    assert is_partial_month(dt.date(2026, 12, 1), first, dt.date(2026, 12, 2))
+    assert not is_partial_month(dt.date(2026, 11, 1), first, dt.date(2026, 12, 2))
+    assert not is_partial_month(dt.date(2024, 6, 1), first, dt.date(2024, 6, 30))
+    assert is_partial_month(dt.date(2025, 12, 31), first, dt.date(2026, 12, 2))  # data starts mid-month
+    assert not is_partial_month(dt.date(2025, 12, 1), dt.date(2025, 12, 1), dt.date(2026, 12, 2))
 
 
 def test_explorer_state_round_trips_through_the_url() -> None:

@@ -1,5 +1,8 @@
 """Cached queries behind the Overview, Customer profile and Segments pages (search: `c360.app.search`).
 
+Metrics (spend, orders, customers ...) come from the semantic layer (`c360.app.metrics`);
+this module holds row lookups and the Overview's reporting periods.
+
 Every function takes the `Warehouse` (part of the cache key, with the DuckDB file's
 mtime, so a rebuild is picked up) and the widget values as parameters; results are
 cached for `TTL_SECONDS`. Everything is aggregated in SQL and row counts are limited,
@@ -10,6 +13,7 @@ User input reaches SQL only as bound `?` parameters.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -20,7 +24,9 @@ from c360.warehouse import BUILD_HINT, TableMissing, Warehouse, query, table_exi
 
 TTL_SECONDS = 60
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
-PERIODS = MappingProxyType({"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365})
+ROLLING_PERIODS = MappingProxyType({"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365})
+CALENDAR_PERIODS = ("Month to date", "Quarter to date", "Year to date", "Last full month")
+PERIODS = (*ROLLING_PERIODS, *CALENDAR_PERIODS)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -37,68 +43,91 @@ def require(wh: Warehouse, *tables: str) -> None:
 
 
 # --------------------------------------------------------------------------- overview
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def latest_transaction_date(wh: Warehouse) -> dt.date | None:
-    """The data's latest transaction date (periods are anchored here, not at today)."""
-    frame = query(wh, "select max(transaction_date) as latest from marts.transactions")
-    value = frame["latest"].iloc[0]
-    return None if pd.isna(value) else pd.Timestamp(value).date()
+@dataclass(frozen=True)
+class Period:
+    """A reporting period and the one it is compared with; all bounds are inclusive dates."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+    previous_start: dt.date
+    previous_end: dt.date
+
+    def covered_by(self, first_day: dt.date) -> bool:
+        """True when data starts on or before the previous period: only then is a delta meaningful."""
+        return first_day <= self.previous_start
 
 
-def period_bounds(anchor: dt.date, days: int) -> tuple[dt.date, dt.date, dt.date]:
-    """(previous_start, current_start, anchor): current = (current_start, anchor], previous before it."""
-    current_start = anchor - dt.timedelta(days=days)
-    return current_start - dt.timedelta(days=days), current_start, anchor
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def period_kpis(wh: Warehouse, anchor: dt.date, days: int) -> pd.DataFrame:
-    """Spend, orders, AOV and active customers for the current and the previous period.
+def _month_end(day: dt.date) -> dt.date:
+    return (_month_start(day) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
-    One row per period (`current`, `previous`), both always present.
+
+def _months_back(day: dt.date, months: int) -> dt.date:
+    """The first of the month `months` before `day`'s month."""
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _same_day(anchor: dt.date, start: dt.date, previous_start: dt.date) -> dt.date:
+    """The day of the previous period as far into it (in months and days) as `anchor` is into `start`."""
+    month = _months_back(previous_start, start.month - anchor.month - 12 * (anchor.year - start.year))
+    return min(month.replace(day=1) + dt.timedelta(days=anchor.day - 1), _month_end(month))
+
+
+def period_window(label: str, anchor: dt.date) -> Period:
+    """The period called `label` ending at `anchor` (the data's latest day) and its comparison period.
+
+    Rolling: the `n` days up to the anchor vs the `n` days before. To date: month, quarter or
+    year start .. anchor vs the previous month/quarter/year up to the same
+    day (clipped to that month's end, e.g. 29 February -> 28 February). Last full
+    month: the latest complete calendar month (the anchor's own month when the anchor is its last
+    day) vs the month before.
     """
-    previous_start, current_start, end = period_bounds(anchor, days)
-    frame = query(
-        wh,
-        """
-        select
-            case when transaction_date > ? then 'current' else 'previous' end as period,
-            sum(amount) as spend,
-            count(distinct order_id) as orders,
-            count(distinct customer_id) as active_customers
-        from marts.transactions
-        where transaction_date > ? and transaction_date <= ?
-        group by 1
-        """,
-        (current_start, previous_start, end),
+    if label in ROLLING_PERIODS:
+        days = ROLLING_PERIODS[label]
+        start = anchor - dt.timedelta(days=days - 1)
+        return Period(label, start, anchor, start - dt.timedelta(days=days), start - dt.timedelta(days=1))
+    if label == "Last full month":
+        end = anchor if anchor == _month_end(anchor) else _month_start(anchor) - dt.timedelta(days=1)
+        start = _month_start(end)
+        previous_start = _months_back(start, 1)
+        return Period(label, start, end, previous_start, start - dt.timedelta(days=1))
+    months = {"Month to date": 1, "Quarter to date": 3, "Year to date": 12}.get(label)
+    if months is None:
+        raise ValueError(f"unknown period {label!r}; choose from {', '.join(PERIODS)}")
+    start = _month_start(anchor)
+    if months == 3:
+        start = start.replace(month=(anchor.month - 1) // 3 * 3 + 1)
+    elif months == 12:
+        start = start.replace(month=1)
+    previous_start = _months_back(start, months)
+    previous_end = _same_day(anchor, start, previous_start)
+    return Period(label, start, anchor, previous_start, previous_end)
+
+
+def is_partial_month(month: dt.date, first_day: dt.date, anchor: dt.date) -> bool:
+    """True when the data covers only part of `month` (any day in it): it starts after the month's
+    first day or ends (`anchor`, the latest day) before its last day."""
+    start = _month_start(month)
+    return (start == _month_start(anchor) and anchor < _month_end(anchor)) or (
+        start == _month_start(first_day) and first_day > start
     )
-    base = pd.DataFrame({"period": ["current", "previous"]})
-    out = base.merge(frame, on="period", how="left")
-    out[["spend", "orders", "active_customers"]] = (
-        out[["spend", "orders", "active_customers"]].astype(float).fillna(0.0)
-    )
-    out["aov"] = out["spend"].where(out["orders"] > 0) / out["orders"].where(out["orders"] > 0)
-    return out.set_index("period")
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def monthly_spend_by_category(wh: Warehouse, since: dt.date) -> pd.DataFrame:
-    """Spend and orders per month and category from `since` (exclusive) on."""
-    return query(
-        wh,
-        """
-        select
-            cast(date_trunc('month', transaction_date) as date) as month,
-            category,
-            sum(amount) as spend,
-            count(distinct order_id) as orders
-        from marts.transactions
-        where transaction_date > ?
-        group by 1, 2
-        order by 1, 2
-        """,
-        (since,),
+def transaction_date_range(wh: Warehouse) -> tuple[dt.date, dt.date] | None:
+    """The data's first and latest transaction dates (periods are anchored at the latest, not at today)."""
+    frame = query(
+        wh, "select min(transaction_date) as first, max(transaction_date) as latest from marts.transactions"
     )
+    first, latest = frame["first"].iloc[0], frame["latest"].iloc[0]
+    if pd.isna(first) or pd.isna(latest):
+        return None
+    return pd.Timestamp(first).date(), pd.Timestamp(latest).date()
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -235,39 +264,14 @@ def customer_quality(wh: Warehouse, contact_id: str, customer_id: str) -> dict[s
 
 # --------------------------------------------------------------------------- segments
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def segment_summary(wh: Warehouse) -> pd.DataFrame:
-    """Customers, spend and average recency per RFM segment, in the seed's order."""
+def segment_meanings(wh: Warehouse) -> pd.DataFrame:
+    """The RFM segments' rows (seed `rfm_segments`): name, description, recommended action, sort order."""
     return query(
         wh,
         """
-        select
-            c.rfm_segment,
-            count(*) as customers,
-            coalesce(sum(c.total_spend), 0) as total_spend,
-            avg(c.total_spend) as average_spend,
-            avg(c.days_since_last_purchase) as average_recency_days,
-            max(s.description) as description,
-            max(s.recommended_action) as recommended_action,
-            min(s.sort_order) as sort_order
-        from marts.customers as c
-        left join marts.rfm_segments as s on s.rfm_segment = c.rfm_segment
-        group by c.rfm_segment
-        order by min(s.sort_order), c.rfm_segment
-        """,
-    )
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def segment_category_spend(wh: Warehouse) -> pd.DataFrame:
-    """Spend per RFM segment and category (the heatmap)."""
-    return query(
-        wh,
-        """
-        select c.rfm_segment, s.category, sum(s.amount) as spend
-        from marts.customer_category_spend as s
-        inner join marts.customers as c on c.customer_id = s.customer_id
-        group by c.rfm_segment, s.category
-        order by 1, 2
+        select rfm_segment, description, recommended_action, sort_order
+        from marts.rfm_segments
+        order by sort_order, rfm_segment
         """,
     )
 

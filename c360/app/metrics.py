@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from c360.app.data import TTL_SECONDS
+from c360.app.data import TTL_SECONDS, Period
 from c360.app.ui import AppDataError
 from c360.warehouse import Warehouse, WarehouseError
 
@@ -228,3 +228,103 @@ def state_to_params(state: ExplorerState) -> dict[str, list[str]]:
         "end": [state.end.isoformat()] if state.end else [],
     }
     return {k: v for k, v in params.items() if v}
+
+
+# ------------------------------------------------------------- the Overview's metrics
+KPI_METRICS = ("total_spend", "order_count", "average_order_value", "active_customers")
+
+
+def _through(day: dt.date) -> dt.datetime:
+    """The end of `day`: MetricFlow's time constraint then includes the whole day."""
+    return dt.datetime.combine(day, dt.time.max)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def period_kpis(manifest: float, wh: Warehouse, period: Period) -> pd.DataFrame:
+    """`KPI_METRICS` for the period and its comparison period (rows `current`, `previous`).
+
+    Both rows are always present; a period without transactions has 0 spend/orders/customers
+    and no average order value (the semantic layer's definitions, so a YAML change shows here).
+    """
+    rows = {}
+    for name, start, end in (
+        ("current", period.start, period.end),
+        ("previous", period.previous_start, period.previous_end),
+    ):
+        frame = _call("query", list(KPI_METRICS), start=start, end=_through(end))
+        values = frame.iloc[0] if not frame.empty else pd.Series(dtype="float64")
+        rows[name] = {m: values.get(m, float("nan")) for m in KPI_METRICS}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    counts = ["total_spend", "order_count", "active_customers"]
+    out[counts] = out[counts].astype("float64").fillna(0.0)
+    return out
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def monthly_spend_by_category(manifest: float, wh: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """`total_spend` per month (`month`, a date) and `category` for transactions from `start` to `end`."""
+    frame = _call(
+        "query",
+        ["total_spend"],
+        group_by=["transaction__category"],
+        time_grain="month",
+        start=start,
+        end=_through(end),
+    )
+    return pd.DataFrame(
+        {
+            "month": pd.to_datetime(frame["metric_time__month"]).dt.date,
+            "category": frame["transaction__category"],
+            "spend": frame["total_spend"],
+        }
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def customer_totals(manifest: float, wh: Warehouse) -> dict[str, int]:
+    """All customers (`customer_count`) and those with a purchase (`purchasing_customers`)."""
+    frame = _call("query", ["customer_count", "purchasing_customers"])
+    row = frame.iloc[0] if not frame.empty else {}
+    return {
+        "customers": int(row.get("customer_count", 0) or 0),
+        "buyers": int(row.get("purchasing_customers", 0) or 0),
+    }
+
+
+# ------------------------------------------------------------ the Segments page's metrics
+SEGMENT = "customer__rfm_segment"
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def segment_metrics(manifest: float, wh: Warehouse) -> pd.DataFrame:
+    """Per RFM segment (as of the build): customers, lifetime spend, spend per customer, recency.
+
+    Columns `rfm_segment`, `customers`, `total_spend`, `average_spend` (total_spend / customers,
+    prospects counted with 0) and `average_recency_days` (`avg_days_since_last_purchase`).
+    """
+    frame = _call(
+        "query", ["customer_count", "total_spend", "avg_days_since_last_purchase"], group_by=[SEGMENT]
+    )
+    out = pd.DataFrame(
+        {
+            "rfm_segment": frame[SEGMENT],
+            "customers": frame["customer_count"].fillna(0).astype("int64"),
+            "total_spend": frame["total_spend"].fillna(0.0),
+            "average_recency_days": frame["avg_days_since_last_purchase"],
+        }
+    )
+    out.insert(3, "average_spend", out["total_spend"] / out["customers"].where(out["customers"] > 0))
+    return out
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def segment_category_spend(manifest: float, wh: Warehouse) -> pd.DataFrame:
+    """`total_spend` per RFM segment (as of the build) and category: `rfm_segment`, `category`, `spend`."""
+    frame = _call("query", ["total_spend"], group_by=[SEGMENT, "transaction__category"])
+    return pd.DataFrame(
+        {
+            "rfm_segment": frame[SEGMENT],
+            "category": frame["transaction__category"],
+            "spend": frame["total_spend"],
+        }
+    )
