@@ -41,7 +41,8 @@ def _build(warehouse: Warehouse) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "c360.build"],
         cwd=config.REPO_ROOT,
-        env={**os.environ, **warehouse.env, "C360_FRESHNESS": "warn"},
+        # a full refresh each time: load B replaces A's rows, which an incremental run does not handle
+        env={**os.environ, **warehouse.env, "C360_FRESHNESS": "warn", "C360_FULL_REFRESH": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
