@@ -30,12 +30,17 @@ from c360 import config
 from c360.build_report import read_step
 from c360.dbt_runner import run_dbt
 from c360.publish import (
+    NEXT_SUFFIX,
+    SCHEMA_SUFFIX_ENV,
     BuildAttempt,
+    dbt_schemas,
     discard_duckdb_candidate,
+    discard_postgres_shadow,
     prepare_duckdb_candidate,
+    prepare_postgres_shadow,
     publish_duckdb,
+    publish_postgres,
     write_duckdb_marker,
-    write_postgres_marker,
 )
 from c360.quarantine_gate import gate_messages
 from c360.warehouse import Warehouse, table_exists
@@ -106,6 +111,8 @@ def run(target: str, artifacts: Path) -> int:
     finally:
         if target == "duckdb":
             discard_duckdb_candidate(config.duckdb_path())
+        elif target == "postgres" and attempt.status != "succeeded":
+            discard_postgres_shadow(config.pg_settings().dsn(), dbt_schemas())
     if status != 0 and attempt.status == "running":
         attempt.finish(artifacts, "failed")
     return status
@@ -119,6 +126,10 @@ def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
     if target == "duckdb":  # dbt builds a candidate copy; the published file changes only at publish
         attempt.at("copy", artifacts)
         dbt_env["C360_DUCKDB_PATH"] = str(prepare_duckdb_candidate(config.duckdb_path()))
+    elif target == "postgres":  # dbt builds shadow schemas <schema>__next, swapped in at publish
+        attempt.at("copy", artifacts)
+        prepare_postgres_shadow(config.pg_settings().dsn(), dbt_schemas())
+        dbt_env[SCHEMA_SUFFIX_ENV] = NEXT_SUFFIX
 
     if mode == "skip":
         print("[2/3] source freshness: skipped (FRESHNESS=skip)")
@@ -176,7 +187,14 @@ def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
         write_duckdb_marker(Path(dbt_env["C360_DUCKDB_PATH"]), attempt)
         publish_duckdb(Path(dbt_env["C360_DUCKDB_PATH"]), config.duckdb_path())
     elif target == "postgres":
-        write_postgres_marker(config.pg_settings().dsn(), attempt)
+        # manifest.json / semantic_manifest.json name the shadow schemas: parse again for the
+        # published names first (the app and `mf` read them)
+        parse = run_dbt(["parse"], check=False)
+        if parse.returncode != 0:
+            return _fail(
+                f"dbt parse (published schema names) on {target}: exit {parse.returncode}", attempt, artifacts
+            )
+        publish_postgres(config.pg_settings().dsn(), dbt_schemas(), attempt)
     attempt.finish(artifacts)
     print(
         f"[3/3] build OK on {target}: {report.counts_line()}; published build {attempt.build_id}; "

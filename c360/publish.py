@@ -8,8 +8,12 @@
   into it, and `os.replace` swaps it over the published path in one atomic rename. Readers
   open the file per query (`c360.warehouse`), so they see the old build or the new one, never
   a mix; a reader holding the old file keeps reading the old inode until it closes.
-- Postgres and Spark: dbt builds in place (not yet published whole); the marker row is written
-  after a passing build.
+- Postgres: dbt builds into shadow schemas `<schema>__next` (generate_schema_name appends
+  `C360_SCHEMA_SUFFIX`), seeded with copies of the published tables so incremental models and
+  snapshots see their previous state; after the build passed, one transaction writes the marker
+  into `quality__next`, renames every published schema to `<schema>__prev`, every shadow schema
+  to its published name, and drops the `__prev` schemas. Readers see the old build or the new.
+- Spark: dbt builds in place (publishing is a no-op there; docs/warehouse.md).
 
 The marker table `quality.build_status` (one row: build id, target, started/finished, status)
 is published with the build. The status file `build_status.json` in DBT_TARGET_PATH records
@@ -23,11 +27,16 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import yaml
+
+from c360 import config
 
 MARKER_SCHEMA = "quality"
 MARKER_TABLE = "build_status"
@@ -165,18 +174,118 @@ def write_duckdb_marker(path: Path, attempt: BuildAttempt) -> None:
         con.execute("checkpoint")
 
 
-def write_postgres_marker(dsn: str, attempt: BuildAttempt) -> None:
-    """Write the marker row of a passed `attempt` into Postgres (one transaction)."""
+SCHEMA_SUFFIX_ENV = "C360_SCHEMA_SUFFIX"  # read by dbt_c360/macros/schema/generate_schema_name.sql
+NEXT_SUFFIX = "__next"
+PREV_SUFFIX = "__prev"
+PG_LOCK_TIMEOUT = "60s"
+
+
+def dbt_schemas() -> list[str]:
+    """Every schema dbt builds into (the `+schema` values of dbt_project.yml, plus the marker's)."""
+    project = yaml.safe_load((config.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    found: set[str] = {MARKER_SCHEMA}
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "+schema" and isinstance(item, str):
+                    found.add(item)
+                walk(item)
+
+    walk(project)
+    return sorted(found)
+
+
+def _execute(dsn: str, statements: Callable[[Any], None]) -> None:
+    """Run `statements(cursor)` in one Postgres transaction (committed when it returns)."""
     import psycopg2
 
-    with psycopg2.connect(dsn) as con, con.cursor() as cur:
+    con = psycopg2.connect(dsn)
+    try:
+        with con, con.cursor() as cur:
+            statements(cur)
+    finally:
+        con.close()
+
+
+def _ident(*parts: str) -> Any:
+    from psycopg2 import sql
+
+    return sql.Identifier(*parts)
+
+
+def _sql(text: str, *identifiers: Any) -> Any:
+    from psycopg2 import sql
+
+    return sql.SQL(text).format(*identifiers)
+
+
+def prepare_postgres_shadow(dsn: str, schemas: list[str]) -> None:
+    """Fresh `<schema>__next` schemas holding copies of the published tables (one transaction);
+    shadow and `__prev` schemas a stopped build left are dropped first."""
+
+    def statements(cur: Any) -> None:
+        for schema in schemas:
+            for suffix in (NEXT_SUFFIX, PREV_SUFFIX):
+                cur.execute(_sql("drop schema if exists {} cascade", _ident(schema + suffix)))
+            cur.execute(_sql("create schema {}", _ident(schema + NEXT_SUFFIX)))
+            cur.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = %s and table_type = 'BASE TABLE'",
+                [schema],
+            )
+            for (table,) in cur.fetchall():
+                if table.endswith(LEFTOVER_SUFFIXES) or (schema, table) == (MARKER_SCHEMA, MARKER_TABLE):
+                    continue
+                source, copy = _ident(schema, table), _ident(schema + NEXT_SUFFIX, table)
+                like = "create table {} (like {} including all excluding statistics)"
+                cur.execute(_sql(like, copy, source))
+                cur.execute(_sql("insert into {} select * from {}", copy, source))
+
+    _execute(dsn, statements)
+
+
+def publish_postgres(dsn: str, schemas: list[str], attempt: BuildAttempt) -> None:
+    """In one transaction: the marker row into the shadow `quality`, published schemas renamed to
+    `__prev`, shadow schemas to the published names, `__prev` dropped."""
+    marker = f"{MARKER_SCHEMA}{NEXT_SUFFIX}"
+
+    def statements(cur: Any) -> None:
+        cur.execute(f"set local lock_timeout = '{PG_LOCK_TIMEOUT}'")
         for statement in MARKER_DDL:
-            cur.execute(statement)
+            cur.execute(statement.replace(MARKER_SCHEMA, marker, 1))
         cur.execute(
-            MARKER_INSERT.replace("?", "%s"),
+            MARKER_INSERT.replace("?", "%s").replace(f"{MARKER_SCHEMA}.", f"{marker}."),
             [attempt.build_id, attempt.target, attempt.started_at, now_utc()],
         )
-    con.close()
+        cur.execute("select nspname from pg_namespace")
+        existing = {row[0] for row in cur.fetchall()}
+        for schema in schemas:
+            if schema + NEXT_SUFFIX not in existing:
+                continue
+            rename = "alter schema {} rename to {}"
+            if schema in existing:
+                cur.execute(_sql(rename, _ident(schema), _ident(schema + PREV_SUFFIX)))
+            cur.execute(_sql(rename, _ident(schema + NEXT_SUFFIX), _ident(schema)))
+            cur.execute(_sql("drop schema if exists {} cascade", _ident(schema + PREV_SUFFIX)))
+
+    try:
+        _execute(dsn, statements)
+    except Exception as exc:
+        raise PublishError(
+            f"could not swap the shadow schemas in ({exc}); readers holding locks longer than "
+            f"{PG_LOCK_TIMEOUT}? The published build is unchanged; run `make build` again"
+        ) from exc
+
+
+def discard_postgres_shadow(dsn: str, schemas: list[str]) -> None:
+    """Drop the shadow schemas of a failed build (the published schemas stay as they were)."""
+
+    def statements(cur: Any) -> None:
+        for schema in schemas:
+            cur.execute(_sql("drop schema if exists {} cascade", _ident(schema + NEXT_SUFFIX)))
+
+    _execute(dsn, statements)
 
 
 def publish_duckdb(candidate: Path, published: Path) -> None:

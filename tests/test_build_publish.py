@@ -5,8 +5,8 @@ A first build publishes load A; then a different load B is loaded and builds of 
 at publish. After each kill the published warehouse is entirely one build: its marts agree with
 each other (sum of marts.transactions.amount == sum of marts.customers.total_spend, row counts
 of customers and transactions as that build had them) and its marker row names that build.
-A following build, with a reader holding the file open, succeeds and leaves no candidate file
-and no `__dbt_backup` relation.
+A following build, with a reader holding a connection open, succeeds and leaves no candidate
+file, no `__next`/`__prev` schema and no `__dbt_backup` relation. On DuckDB and Postgres.
 """
 
 from __future__ import annotations
@@ -17,14 +17,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
+import psycopg2
+import pytest
 
 from c360 import config
 from c360.publish import STATUS_FILE, candidate_path, pid_alive
-from tests.conftest import Warehouse, duckdb_warehouse
+from tests.conftest import Warehouse, duckdb_warehouse, pg_warehouse
 
 TOTALS_SQL = """
 select
@@ -77,26 +80,54 @@ def _kill_at(warehouse: Warehouse, step: str, delay: float) -> dict[str, object]
     return _status(warehouse)
 
 
+LEFTOVERS_SQL = """
+select
+    (select count(*) from information_schema.tables
+     where table_name like '%\\_\\_dbt\\_%' escape '\\'
+         and table_schema not like '%\\_\\_next' escape '\\') as leftover_tables,
+    (select count(*) from information_schema.schemata
+     where schema_name like '%\\_\\_next' escape '\\' or schema_name like '%\\_\\_prev' escape '\\')
+        as leftover_schemas
+"""
+
+
 def _published(warehouse: Warehouse) -> dict[str, object]:
-    assert warehouse.duckdb_path is not None
-    with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
-        row = con.execute(TOTALS_SQL).fetchone()
-        leftovers = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_name like '%\\_\\_dbt\\_%' escape '\\'"
-        ).fetchone()
-    assert row is not None and leftovers is not None
-    keys = ("build_id", "customers", "transactions", "transaction_spend", "customer_spend")
-    return {**dict(zip(keys, row, strict=True)), "leftovers": leftovers[0]}
+    """The served build's marker and mart totals, read the way the app reads (one query each)."""
+    row = warehouse.query(TOTALS_SQL).iloc[0]
+    state: dict[str, object] = {
+        "build_id": row["build_id"],
+        "customers": int(row["customers"]),
+        "transactions": int(row["transactions"]),
+        "transaction_spend": float(row["transaction_spend"]),
+        "customer_spend": float(row["customer_spend"]),
+    }
+    leftovers = warehouse.query(LEFTOVERS_SQL).iloc[0]
+    state["leftover_tables"] = int(leftovers["leftover_tables"])
+    return {**state, "leftover_schemas": int(leftovers["leftover_schemas"])}
 
 
-def test_killed_builds_leave_one_whole_build_and_the_next_build_recovers(tmp_path: Path) -> None:
+def _marts(state: dict[str, object]) -> dict[str, object]:
+    return {k: state[k] for k in ("customers", "transactions", "transaction_spend", "customer_spend")}
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def empty_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
+    """An empty isolated warehouse of each engine (Postgres: a database of this test alone)."""
+    if request.param == "duckdb":
+        return duckdb_warehouse(tmp_path)
+    settings = request.getfixturevalue("fresh_pg_database")
+    return pg_warehouse(settings, tmp_path)
+
+
+def test_killed_builds_leave_one_whole_build_and_the_next_build_recovers(
+    tmp_path: Path, empty_warehouse: Warehouse
+) -> None:
     from data_gen.generate.generator import generate
 
     now = datetime.now(UTC)
     generate(customers=150, seed=3, out=tmp_path / "a", days=90, now=now)
     generate(customers=220, seed=4, out=tmp_path / "b", days=90, now=now)
-    warehouse = duckdb_warehouse(tmp_path)
+    warehouse = empty_warehouse
     warehouse.load(tmp_path / "a" / "contacts.csv", tmp_path / "a" / "transactions.csv")
     _finish(_build(warehouse))
     first = _published(warehouse)
@@ -110,31 +141,65 @@ def test_killed_builds_leave_one_whole_build_and_the_next_build_recovers(tmp_pat
         assert attempt["status"] == "running" and not pid_alive(attempt["pid"])  # the app's "killed"
         state = _published(warehouse)
         assert state["transaction_spend"] == state["customer_spend"], (step, state)
-        assert state["leftovers"] == 0, (step, state)
+        assert state["leftover_tables"] == 0, (step, state)  # shadow objects are never published
         assert state["build_id"] in (first["build_id"], attempt["build_id"]), (step, state)
         if state["build_id"] == first["build_id"]:
-            assert state == first, (step, state)
+            assert _marts(state) == _marts(first), step
         states.append((step, state))
 
-    with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as reader:  # an app reader stays open
+    with _reader(warehouse) as read:  # an app reader stays open during the build
+        before = read()
         out = _finish(_build(warehouse))
-        assert reader.execute("select build_id from quality.build_status").fetchone() in (
-            (first["build_id"],),
-            *[(s["build_id"],) for _, s in states],
-        )
+        assert before in (first["build_id"], *[s["build_id"] for _, s in states])
+        assert read() == _status(warehouse)["build_id"]  # the open reader sees the new build
     assert "published build" in out
     final = _published(warehouse)
     assert final["build_id"] == _status(warehouse)["build_id"] and _status(warehouse)["status"] == "succeeded"
     assert final["transaction_spend"] == final["customer_spend"]
     assert final["customers"] > first["customers"]  # load B has more customers than A
-    assert final["leftovers"] == 0
-    assert warehouse.duckdb_path is not None
-    assert not candidate_path(warehouse.duckdb_path).parent.exists()
+    assert (final["leftover_tables"], final["leftover_schemas"]) == (0, 0)
+    if warehouse.duckdb_path is not None:
+        assert not candidate_path(warehouse.duckdb_path).parent.exists()
     for step, state in states:  # a killed build that did publish published the whole new build
         if state["build_id"] != first["build_id"]:
-            assert {k: v for k, v in state.items() if k != "build_id"} == {
-                k: v for k, v in final.items() if k != "build_id"
-            }, step
+            assert _marts(state) == _marts(final), step
+
+
+@contextmanager
+def _reader(warehouse: Warehouse) -> Iterator[Callable[[], object]]:
+    """A connection held open for the whole block; yields a function reading the marker's build id.
+
+    DuckDB: a read-only connection held by another process (it keeps the file it opened; reads
+    open the path per query as the app does); Postgres: one session, as the app's pool keeps.
+    """
+    if warehouse.duckdb_path is not None:
+        hold = (
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print(1, flush=True); time.sleep(900)"
+        )
+        held = subprocess.Popen(
+            [sys.executable, "-c", hold, str(warehouse.duckdb_path)], stdout=subprocess.PIPE
+        )
+        try:
+            assert held.stdout is not None and held.stdout.readline()
+            yield lambda: warehouse.query("select build_id from quality.build_status")["build_id"][0]
+        finally:
+            held.kill()
+            held.wait()
+        return
+    assert warehouse.pg is not None
+    con = psycopg2.connect(warehouse.pg.dsn())
+    con.autocommit = True
+    try:
+        with con.cursor() as cur:
+
+            def read() -> object:
+                cur.execute("select build_id from quality.build_status")
+                return cur.fetchone()[0]
+
+            yield read
+    finally:
+        con.close()
 
 
 def test_failed_build_keeps_the_published_warehouse(tmp_path: Path, sample_dir: Path) -> None:
