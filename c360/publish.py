@@ -126,9 +126,13 @@ def prepare_duckdb_candidate(published: Path) -> Path:
     candidate = candidate_path(published)
     shutil.rmtree(candidate.parent, ignore_errors=True)
     candidate.parent.mkdir(parents=True)
+    if not published.is_file():
+        raise PublishError(f"no warehouse file {published} to build from: load data first (`make data`)")
     try:  # a shared read lock: fails only while a writer (the loader) holds the file
         duckdb.connect(str(published), read_only=True).close()
     except duckdb.Error as exc:
+        if "lock" not in str(exc).lower():
+            raise PublishError(f"cannot open the warehouse file {published}: {exc}") from exc
         raise PublishError(
             f"the warehouse file {published} is locked by another writer (a load in progress?); "
             f"wait for it to finish and run `make build` again ({exc})"
