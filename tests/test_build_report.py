@@ -103,22 +103,28 @@ def test_freshness_modes_for_historical_data(tmp_path: Path, sample_dir: Path) -
     assert _run_build(warehouse, C360_FRESHNESS="bogus").stderr.count("\n") == 1
 
 
-def _hold(path: Path, read_only: bool) -> subprocess.Popen[str]:
-    """Another process holding a DuckDB connection to `path` (read-only: an app reader; else a writer)."""
+def _build_while_held(warehouse: Warehouse, read_only: bool) -> subprocess.CompletedProcess[str]:
+    """`make build` (FRESHNESS=skip) while another process holds a DuckDB connection to the
+    warehouse file (read-only: an app reader; else a writer)."""
+    assert warehouse.duckdb_path is not None
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == '1'); "
             "print('held', flush=True); time.sleep(600)",
-            str(path),
+            str(warehouse.duckdb_path),
             "1" if read_only else "0",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        return _run_build(warehouse, C360_FRESHNESS="skip")
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_a_reader_holding_the_duckdb_file_does_not_stop_the_build(tmp_path: Path, sample_dir: Path) -> None:
@@ -127,23 +133,13 @@ def test_a_reader_holding_the_duckdb_file_does_not_stop_the_build(tmp_path: Path
     warehouse = duckdb_warehouse(tmp_path)
     warehouse.load(sample_dir / "contacts.csv", sample_dir / "transactions.csv")
     assert warehouse.duckdb_path is not None
-    holder = _hold(warehouse.duckdb_path, read_only=True)
-    try:
-        result = _run_build(warehouse, C360_FRESHNESS="skip")
-    finally:
-        holder.kill()
-        holder.wait()
+    result = _build_while_held(warehouse, read_only=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("[3/3] build OK on duckdb")
     assert "lock" not in result.stderr.lower() and "Traceback" not in result.stderr
     assert warehouse.query("select count(*) as n from quality.build_status")["n"].iloc[0] == 1
 
-    holder = _hold(warehouse.duckdb_path, read_only=False)
-    try:
-        result = _run_build(warehouse, C360_FRESHNESS="skip")
-    finally:
-        holder.kill()
-        holder.wait()
+    result = _build_while_held(warehouse, read_only=False)
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("build FAILED") and "locked by another" in last, result.stderr[-2000:]
