@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from c360.app.artifacts import last_build_notice
 from c360.app.pii import show_pii
 from c360.app.ui import md_escape_message, refresh_button, warehouse
 from c360.warehouse import WarehouseError
@@ -35,5 +36,13 @@ with st.sidebar:
     except WarehouseError:
         st.caption("Warehouse: not built yet")
     st.caption("PII: shown (C360_SHOW_PII=1)" if show_pii() else "PII: masked (set C360_SHOW_PII=1 to show)")
+
+try:
+    served = warehouse()
+except WarehouseError:
+    served = None
+notice = last_build_notice(served)
+if notice:
+    st.warning(notice, icon=":material/warning:")
 
 navigation.run()

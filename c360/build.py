@@ -9,6 +9,11 @@ Steps (stop at the first failure, exit status 1):
    does not check (historical data).
 3. `dbt build` (seeds, models, snapshot, tests, unit tests): writes run_results.json;
    `FULL_REFRESH=1` (env C360_FULL_REFRESH) rebuilds incremental models from scratch.
+4. Publish (c360/publish.py): on DuckDB steps 2-3 run against a candidate copy of the
+   warehouse file, which replaces the published file atomically only after dbt build and the
+   gates passed, so a build stopped at any moment leaves readers the last good build. The
+   marker `quality.build_status` is published with the build; `build_status.json` records
+   each attempt's step and outcome for the app.
 Both artifacts stay in DBT_TARGET_PATH for the app. Only artifacts this run wrote are read, and
 a failure names its real cause (c360/build_report.py). One summary line is printed at the end.
 """
@@ -24,6 +29,19 @@ from pathlib import Path
 from c360 import config
 from c360.build_report import read_step
 from c360.dbt_runner import run_dbt
+from c360.publish import (
+    NEXT_SUFFIX,
+    SCHEMA_SUFFIX_ENV,
+    BuildAttempt,
+    dbt_schemas,
+    discard_duckdb_candidate,
+    discard_postgres_shadow,
+    prepare_duckdb_candidate,
+    prepare_postgres_shadow,
+    publish_duckdb,
+    publish_postgres,
+    write_duckdb_marker,
+)
 from c360.quarantine_gate import gate_messages
 from c360.warehouse import Warehouse, table_exists
 
@@ -74,51 +92,114 @@ def freshness_lines(sources_json: Path) -> list[str]:
     return [f"{r['unique_id'].removeprefix('source.c360.')}: {r['status']}" for r in results]
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, attempt: BuildAttempt | None = None, artifacts: Path | None = None) -> int:
     print(f"build FAILED: {message}", file=sys.stderr)
+    if attempt is not None and artifacts is not None:
+        attempt.finish(artifacts, message.splitlines()[0])
     return 1
 
 
 def run(target: str, artifacts: Path) -> int:
-    """The build steps; returns the exit status."""
+    """The build steps, the attempt recorded in `build_status.json`; returns the exit status."""
+    attempt = BuildAttempt(target)
+    attempt.at("load", artifacts)
+    try:
+        status = _steps(target, artifacts, attempt)
+    except Exception as exc:
+        attempt.finish(artifacts, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if target == "duckdb":
+            discard_duckdb_candidate(config.duckdb_path())
+        elif target == "postgres" and attempt.status != "succeeded":
+            discard_postgres_shadow(config.pg_settings().dsn(), dbt_schemas())
+    if status != 0 and attempt.status == "running":
+        attempt.finish(artifacts, "failed")
+    return status
+
+
+def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
     mode = freshness_mode()
     loaded = load_if_needed(target)
     print(f"[1/3] {loaded}")
+    dbt_env: dict[str, str] = {}
+    if target == "duckdb":  # dbt builds a candidate copy; the published file changes only at publish
+        attempt.at("copy", artifacts)
+        dbt_env["C360_DUCKDB_PATH"] = str(prepare_duckdb_candidate(config.duckdb_path()))
+    elif target == "postgres":  # dbt builds shadow schemas <schema>__next, swapped in at publish
+        attempt.at("copy", artifacts)
+        prepare_postgres_shadow(config.pg_settings().dsn(), dbt_schemas())
+        dbt_env[SCHEMA_SUFFIX_ENV] = NEXT_SUFFIX
 
     if mode == "skip":
         print("[2/3] source freshness: skipped (FRESHNESS=skip)")
     else:
+        attempt.at("source freshness", artifacts)
         started = time.time()
-        freshness = run_dbt(["source", "freshness"], check=False)
-        fresh = read_step("source freshness", freshness.returncode, freshness.stdout + freshness.stderr,
-                          artifacts / "sources.json", started)
+        freshness = run_dbt(["source", "freshness"], check=False, env=dbt_env)
+        fresh = read_step(
+            "source freshness",
+            freshness.returncode,
+            freshness.stdout + freshness.stderr,
+            artifacts / "sources.json",
+            started,
+        )
         if not fresh.has_results:
-            return _fail(f"dbt source freshness: {fresh.cause}")
+            return _fail(f"dbt source freshness: {fresh.cause}", attempt, artifacts)
         print(f"[2/3] source freshness: {', '.join(freshness_lines(artifacts / 'sources.json'))}")
         stale = fresh.counts.get("error", 0) + fresh.counts.get("runtime error", 0)
         if stale and mode == "error":
             return _fail(
                 f"stale or unreadable source ({', '.join(fresh.failed_nodes)}; see sources.json); models "
                 "were not rebuilt. For historical data run `make build FRESHNESS=warn` (report and build) "
-                "or `make build FRESHNESS=skip`."
+                "or `make build FRESHNESS=skip`.",
+                attempt,
+                artifacts,
             )
         if stale:
             print(f"      stale sources, building anyway (FRESHNESS=warn): {', '.join(fresh.failed_nodes)}")
 
     args = ["build", *(["--full-refresh"] if os.environ.get("C360_FULL_REFRESH") in ("1", "true") else [])]
+    attempt.at("dbt build", artifacts)
     started = time.time()
-    build = run_dbt(args, check=False)
-    report = read_step("build", build.returncode, build.stdout + build.stderr, artifacts / "run_results.json",
-                       started)
+    build = run_dbt(args, check=False, env=dbt_env)
+    report = read_step(
+        "build", build.returncode, build.stdout + build.stderr, artifacts / "run_results.json", started
+    )
     if not report.ok:
         tail = "\n".join(build.stdout.splitlines()[-20:])
         print(tail, file=sys.stderr)
         results = artifacts / "run_results.json"
-        gate = gate_messages(results, Warehouse.from_env()) if target != "spark" else []
+        gate = (
+            gate_messages(results, Warehouse.from_env({**os.environ, **dbt_env})) if target != "spark" else []
+        )
         if gate:
-            return _fail("quarantine gate, the marts were not published:\n  " + "\n  ".join(gate))
-        return _fail(f"dbt {' '.join(args)} on {target}: {report.counts_line()}; cause: {report.cause}")
-    print(f"[3/3] build OK on {target}: {report.counts_line()}; artifacts in {artifacts}")
+            return _fail(
+                "quarantine gate, the marts were not published:\n  " + "\n  ".join(gate), attempt, artifacts
+            )
+        return _fail(
+            f"dbt {' '.join(args)} on {target}: {report.counts_line()}; cause: {report.cause}",
+            attempt,
+            artifacts,
+        )
+    attempt.at("publish", artifacts)
+    if target == "duckdb":
+        write_duckdb_marker(Path(dbt_env["C360_DUCKDB_PATH"]), attempt)
+        publish_duckdb(Path(dbt_env["C360_DUCKDB_PATH"]), config.duckdb_path())
+    elif target == "postgres":
+        # manifest.json / semantic_manifest.json name the shadow schemas: parse again for the
+        # published names first (the app and `mf` read them)
+        parse = run_dbt(["parse"], check=False)
+        if parse.returncode != 0:
+            return _fail(
+                f"dbt parse (published schema names) on {target}: exit {parse.returncode}", attempt, artifacts
+            )
+        publish_postgres(config.pg_settings().dsn(), dbt_schemas(), attempt)
+    attempt.finish(artifacts)
+    print(
+        f"[3/3] build OK on {target}: {report.counts_line()}; published build {attempt.build_id}; "
+        f"artifacts in {artifacts}"
+    )
     return 0
 
 

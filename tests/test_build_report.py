@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from c360 import build, config
@@ -19,18 +20,30 @@ OLD_RESULTS = {"results": [{"unique_id": "model.c360.customers", "status": "succ
 
 
 def _run_build(warehouse: Warehouse, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "c360.build"], cwd=config.REPO_ROOT,
-                          env={**os.environ, **warehouse.env, **env}, capture_output=True, text=True,
-                          check=False, timeout=540)
+    return subprocess.run(
+        [sys.executable, "-m", "c360.build"],
+        cwd=config.REPO_ROOT,
+        env={**os.environ, **warehouse.env, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=540,
+    )
 
 
 def test_causes_are_read_from_dbt_output() -> None:
     assert "killed by signal 9" in cause_from_output(-9, "")
-    lock = cause_from_output(2, "Runtime Error\n  IO Error: Could not set lock on file \"/x/c360.duckdb\": "
-                                "Conflicting lock is held in /usr/bin/python3 (PID 4242)")
+    lock = cause_from_output(
+        2,
+        'Runtime Error\n  IO Error: Could not set lock on file "/x/c360.duckdb": '
+        "Conflicting lock is held in /usr/bin/python3 (PID 4242)",
+    )
     assert lock.startswith("lock conflict") and "PID 4242" in lock
-    parse = cause_from_output(2, "12:00:00  Encountered an error:\nParsing Error\n  Error reading c360: "
-                                 "models/marts/_marts__models.yml - Runtime Error\n")
+    parse = cause_from_output(
+        2,
+        "12:00:00  Encountered an error:\nParsing Error\n  Error reading c360: "
+        "models/marts/_marts__models.yml - Runtime Error\n",
+    )
     assert parse.startswith("Parsing Error: Error reading c360: models/marts/_marts__models.yml")
     assert cause_from_output(1, "nothing recognisable") is None
 
@@ -53,6 +66,9 @@ def test_killed_dbt_with_stale_or_no_artifacts_reports_the_kill(
     target = tmp_path / "target"
     target.mkdir()
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    monkeypatch.setenv("DBT_TARGET", "duckdb")
+    monkeypatch.setenv("C360_DUCKDB_PATH", str(tmp_path / "c360.duckdb"))
+    duckdb.connect(str(tmp_path / "c360.duckdb")).close()  # the build copies it to its candidate
     monkeypatch.setenv("C360_FRESHNESS", "skip")
     monkeypatch.setattr(build, "load_if_needed", lambda target: "raw tables present")
 
@@ -87,23 +103,44 @@ def test_freshness_modes_for_historical_data(tmp_path: Path, sample_dir: Path) -
     assert _run_build(warehouse, C360_FRESHNESS="bogus").stderr.count("\n") == 1
 
 
-def test_a_reader_holding_the_duckdb_file_is_named_as_a_lock_conflict(
-    tmp_path: Path, sample_dir: Path
-) -> None:
-    warehouse = duckdb_warehouse(tmp_path)
-    warehouse.load(sample_dir / "contacts.csv", sample_dir / "transactions.csv")
+def _build_while_held(warehouse: Warehouse, read_only: bool) -> subprocess.CompletedProcess[str]:
+    """`make build` (FRESHNESS=skip) while another process holds a DuckDB connection to the
+    warehouse file (read-only: an app reader; else a writer)."""
+    assert warehouse.duckdb_path is not None
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
-                               "print('held', flush=True); time.sleep(600)", str(warehouse.duckdb_path)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == '1'); "
+            "print('held', flush=True); time.sleep(600)",
+            str(warehouse.duckdb_path),
+            "1" if read_only else "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        result = _run_build(warehouse, C360_FRESHNESS="skip")
+        return _run_build(warehouse, C360_FRESHNESS="skip")
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_reader_holding_the_duckdb_file_does_not_stop_the_build(tmp_path: Path, sample_dir: Path) -> None:
+    """dbt builds a candidate copy (c360/publish.py), so app readers never block `make build`;
+    a writer holding the file (a load) stops it with a message naming the lock, not a stale source."""
+    warehouse = duckdb_warehouse(tmp_path)
+    warehouse.load(sample_dir / "contacts.csv", sample_dir / "transactions.csv")
+    assert warehouse.duckdb_path is not None
+    result = _build_while_held(warehouse, read_only=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("[3/3] build OK on duckdb")
+    assert "lock" not in result.stderr.lower() and "Traceback" not in result.stderr
+    assert warehouse.query("select count(*) as n from quality.build_status")["n"].iloc[0] == 1
+
+    result = _build_while_held(warehouse, read_only=False)
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("build FAILED") and "lock conflict" in last, result.stderr[-2000:]
+    assert last.startswith("build FAILED") and "locked by another" in last, result.stderr[-2000:]
     assert "stale" not in last and "Traceback" not in result.stderr

@@ -1,4 +1,4 @@
-"""Read the dbt artifacts the app shows: `run_results.json`, `sources.json`, `manifest.json`.
+"""Read the artifacts the app shows: `run_results.json`, `sources.json`, `manifest.json`, `build_status.json`.
 
 They live in `$DBT_TARGET_PATH` (default `dbt_c360/target`), kept there by `make build`.
 Only the small parsed tables are cached (keyed by path and modification time, so a new
@@ -15,7 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from c360 import config
-from c360.app.ui import AppDataError
+from c360.app.ui import AppDataError, md_escape
+from c360.publish import MARKER_SCHEMA, MARKER_TABLE, pid_alive, read_attempt
+from c360.warehouse import Warehouse, WarehouseError, query
 
 RESULT_COLUMNS = (
     "unique_id",
@@ -149,3 +151,37 @@ def stored_failure_table(relation_name: object, test_name: str) -> str:
     if isinstance(relation_name, str) and relation_name:
         return relation_name.split(".")[-1].strip('"`')
     return test_name
+
+
+def served_build_time(wh: Warehouse) -> str | None:
+    """When the served build finished (the marker row `quality.build_status`), None without a marker."""
+    try:
+        frame = query(wh, f"select finished_at from {MARKER_SCHEMA}.{MARKER_TABLE}")
+    except WarehouseError:
+        return None
+    return str(frame["finished_at"].iloc[0]) if len(frame) else None
+
+
+def last_build_notice(wh: Warehouse | None) -> str | None:
+    """A warning when the last `make build` attempt failed or was stopped, else None.
+
+    The attempt is `build_status.json` (c360/publish.py): `failed`, or `running` with a dead
+    process (killed). The served build's time is the published marker row of `wh`.
+    """
+    attempt = read_attempt(target_path())
+    if not attempt or attempt.get("status") == "succeeded":
+        return None
+    if attempt.get("status") == "running" and pid_alive(attempt.get("pid")):
+        return None
+    stopped = " (the build process was stopped)" if attempt.get("status") == "running" else ""
+    served = served_build_time(wh) if wh is not None else None
+    if wh is None:
+        showing = "no build is published yet"
+    elif served:
+        showing = f"showing the build of {md_escape(served)}"
+    else:
+        showing = "showing an earlier build (no build marker)"
+    return (
+        f"The last build failed at {md_escape(attempt.get('step', 'an unknown step'))}{stopped}; "
+        f"{showing}; run `make build`."
+    )

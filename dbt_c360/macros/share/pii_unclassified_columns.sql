@@ -14,8 +14,13 @@
     {%- set failures = [] -%}
     {%- if execute -%}
         {%- set nodes = graph.sources.values() | list -%}
+        {#- the built names: `make build` on Postgres builds `marts__next`, ... (generate_schema_name) -#}
+        {%- set built = [] -%}
+        {%- for schema in schemas -%}
+            {%- do built.append(generate_schema_name(schema, none) | trim) -%}
+        {%- endfor -%}
         {%- for node in graph.nodes.values()
-            if node.resource_type == 'model' and node.schema in schemas -%}
+            if node.resource_type == 'model' and node.schema in built -%}
             {%- do nodes.append(node) -%}
         {%- endfor -%}
         {%- for node in nodes -%}
