@@ -88,7 +88,8 @@ def test_no_raw_direct_identifier_or_salt_in_exported_files(delivery: Delivery) 
     identifiers = raw_direct_identifiers(delivery.warehouse.raw_dir)
     files = sorted(delivery.out_dir.iterdir())
     assert {f.name for f in files} == {
-        "manifest.json", *(f"{name}.{kind}" for name in SHARE_MODELS for kind in ("parquet", "csv"))
+        "manifest.json",
+        *(f"{name}.{kind}" for name in SHARE_MODELS for kind in ("parquet", "csv")),
     }
     for path in files:
         text = path.read_bytes().decode("latin-1")  # byte-for-byte; uncompressed Parquet keeps values visible
@@ -159,3 +160,30 @@ def test_manifest_and_files_match_the_tables(delivery: Delivery) -> None:
         db_keys = set(delivery.warehouse.query(f"select partner_key from share.{entry['name']}").partner_key)
         csv_keys = {row["partner_key"] for row in csv_rows}
         assert set(parquet.column("partner_key").to_pylist()) == db_keys == csv_keys
+
+
+@pytest.mark.parametrize(
+    "fixture", ["duckdb_warehouse_sample", pytest.param("pg_warehouse_generated", marks=pytest.mark.postgres)]
+)
+def test_share_drops_the_retired_per_key_category_table(
+    fixture: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """An upgraded warehouse loses `share.partner_category_spend` (exact amounts per partner key)."""
+    warehouse = request.getfixturevalue(fixture)
+    ddl = "create table share.partner_category_spend as select 'k' as partner_key, 1.25 as amount"
+    if warehouse.target == "duckdb":
+        import duckdb
+
+        with duckdb.connect(str(warehouse.duckdb_path)) as con:
+            con.execute("create schema if not exists share")
+            con.execute(ddl)
+    else:
+        import psycopg2
+
+        with psycopg2.connect(warehouse.pg.dsn()) as con, con.cursor() as cur:
+            cur.execute("create schema if not exists share")
+            cur.execute(ddl)
+    listed = "select table_name from information_schema.tables where table_schema = 'share'"
+    assert "partner_category_spend" in set(warehouse.query(listed)["table_name"])
+    deliver(warehouse, tmp_path)
+    assert set(warehouse.query(listed)["table_name"]) == set(SHARE_MODELS)

@@ -6,7 +6,12 @@
     whole released record (all columns but partner_key) is shared by at least
     var('k_anonymity') customers; the remaining rows are suppressed.
 -#}
-{{ config(enabled=var('share_build', false) in (true, 'true')) }}
+{{
+    config(
+        enabled=var('share_build', false) in (true, 'true'),
+        pre_hook="{{ c360.share_drop_retired_relations() }}",
+    )
+}}
 
 with
 
