@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from c360 import config
-from c360.app.data import filter_options, latest_transaction_date
+from c360.app.data import filter_options, transaction_date_range
 from c360.share.salt import SaltError, fingerprint, partner_key, required_salt
 from c360.warehouse import Warehouse, WarehouseError, query
 
@@ -321,6 +321,12 @@ class AudienceStore:
 
 # --------------------------------------------------------------------------- queries
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def latest_date(wh: Warehouse) -> dt.date | None:
+    """The data's latest transaction date: "within N days" counts back from it (None when empty)."""
+    span = transaction_date_range(wh)
+    return None if span is None else span[1]
+
+
 def choice_options(wh: Warehouse) -> dict[str, list[str]]:
     """The values offered per choice field, and the categories of behaviour conditions."""
     base = filter_options(wh)
@@ -339,7 +345,7 @@ def choice_options(wh: Warehouse) -> dict[str, list[str]]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def audience_size(wh: Warehouse, audience: Audience) -> dict[str, float]:
     """How many customers match, and their total spend."""
-    where, params = audience.where(latest_transaction_date(wh))
+    where, params = audience.where(latest_date(wh))
     frame = query(
         wh,
         f"select count(*) as customers, coalesce(sum(c.total_spend), 0) as spend "
@@ -352,7 +358,7 @@ def audience_size(wh: Warehouse, audience: Audience) -> dict[str, float]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def audience_overlap(wh: Warehouse, first: Audience, second: Audience) -> dict[str, int]:
     """Customers in both audiences, only in the first, only in the second."""
-    anchor = latest_transaction_date(wh)
+    anchor = latest_date(wh)
     a, a_params = first.where(anchor)
     b, b_params = second.where(anchor)
     frame = query(
@@ -377,7 +383,7 @@ def audience_overlap(wh: Warehouse, first: Audience, second: Audience) -> dict[s
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def audience_members(wh: Warehouse, audience: Audience) -> pd.DataFrame:
     """The matching customers, ordered by customer id (with their email, for hashing on export)."""
-    where, params = audience.where(latest_transaction_date(wh))
+    where, params = audience.where(latest_date(wh))
     return query(
         wh,
         f"""
@@ -396,7 +402,7 @@ def memberships(wh: Warehouse, customer_id: str, audiences: tuple[tuple[str, Aud
     """The names of the (name, audience) pairs whose audience holds `customer_id`, in the given order."""
     if not audiences:
         return []
-    anchor = latest_transaction_date(wh)
+    anchor = latest_date(wh)
     columns, params = [], []
     for i, (_, audience) in enumerate(audiences):
         where, values = audience.where(anchor)
@@ -459,7 +465,7 @@ def audience_definition(wh: Warehouse, name: str, audience: Audience, reveal: bo
     try:
         salt = required_salt().value
         rows = audience_size(wh, audience)["customers"]
-        anchor = latest_transaction_date(wh)
+        anchor = latest_date(wh)
     except (WarehouseError, SaltError) as exc:
         return json.dumps({"error": str(exc)}).encode("utf-8")
     sidecar = {
