@@ -117,6 +117,21 @@ def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
 
+SOURCE_STAMP = "published.stamp"
+
+
+def _file_stamp(path: Path) -> list[int]:
+    """What changes when any process writes `path` (or its WAL): inode, size and mtime of both."""
+    stamp: list[int] = []
+    for part in (path, _wal(path)):
+        if part.exists():
+            info = part.stat()
+            stamp += [info.st_ino, info.st_size, info.st_mtime_ns]
+        else:
+            stamp += [0, 0, 0]
+    return stamp
+
+
 def prepare_duckdb_candidate(published: Path) -> Path:
     """A fresh candidate copy of `published` (raw schemas, incremental tables and snapshots
     included), leftovers of a stopped build removed; returns its path.
@@ -137,7 +152,9 @@ def prepare_duckdb_candidate(published: Path) -> Path:
             f"the warehouse file {published} is locked by another writer (a load in progress?); "
             f"wait for it to finish and run `make build` again ({exc})"
         ) from exc
+    stamp = _file_stamp(published)
     shutil.copy2(published, candidate)
+    (candidate.parent / SOURCE_STAMP).write_text(json.dumps(stamp))
     if _wal(published).exists():  # a writer died before its checkpoint: the copy replays it
         shutil.copy2(_wal(published), _wal(candidate))
     with duckdb.connect(str(candidate)) as con:
@@ -296,6 +313,15 @@ def publish_duckdb(candidate: Path, published: Path) -> None:
     """Atomically replace `published` by the passed `candidate` and remove the candidate directory."""
     if _wal(candidate).exists():
         raise PublishError(f"the candidate {candidate} was not checkpointed; run `make build` again")
+    # The raw schemas live in the same file: a load that ran while dbt built the copy would be
+    # undone by the swap, so a published file that changed since the copy is never replaced.
+    stamp_file = candidate.parent / SOURCE_STAMP
+    if not stamp_file.is_file() or json.loads(stamp_file.read_text()) != _file_stamp(published):
+        shutil.rmtree(candidate.parent, ignore_errors=True)
+        raise PublishError(
+            f"the warehouse file {published} changed while this build ran (a load?); it is kept as "
+            "it is and this build is not published: run `make build` again"
+        )
     _wal(published).unlink(missing_ok=True)  # replayed into the candidate; must not meet the new file
     os.replace(candidate, published)
     shutil.rmtree(candidate.parent, ignore_errors=True)

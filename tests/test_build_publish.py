@@ -22,11 +22,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import psycopg2
 import pytest
 
 from c360 import config
-from c360.publish import STATUS_FILE, candidate_path, pid_alive
+from c360.publish import (
+    STATUS_FILE,
+    PublishError,
+    candidate_path,
+    pid_alive,
+    prepare_duckdb_candidate,
+    publish_duckdb,
+)
 from tests.conftest import Warehouse, duckdb_warehouse, pg_warehouse
 
 TOTALS_SQL = """
@@ -223,3 +231,37 @@ def test_failed_build_keeps_the_published_warehouse(tmp_path: Path, sample_dir: 
     assert "stale" in str(status["cause"])
     assert (warehouse.duckdb_path.stat().st_mtime_ns, warehouse.duckdb_path.stat().st_ino) == before
     assert not candidate_path(warehouse.duckdb_path).parent.exists()
+
+
+def test_a_load_during_the_build_is_never_undone_by_the_publish(tmp_path: Path, sample_dir: Path) -> None:
+    """The raw schemas live in the DuckDB file: if it changed after the candidate copy was taken
+    (a load ran while dbt built), the swap is refused and the newer file stays published."""
+    warehouse = duckdb_warehouse(tmp_path)
+    warehouse.load(sample_dir / "contacts.csv", sample_dir / "transactions.csv")
+    published = warehouse.duckdb_path
+    assert published is not None
+
+    def raw_rows() -> int:
+        with duckdb.connect(str(published), read_only=True) as con:
+            return con.execute("select count(*) from web.transactions").fetchone()[0]
+
+    candidate = prepare_duckdb_candidate(published)
+    with duckdb.connect(str(candidate)) as con:
+        con.execute("create table web.built_by_candidate as select 1 as x")
+        con.execute("checkpoint")
+    with duckdb.connect(str(published)) as con:  # the "load" that ran meanwhile
+        con.execute("insert into web.transactions select * from web.transactions limit 3")
+    loaded = raw_rows()
+    with pytest.raises(PublishError, match="changed while this build ran"):
+        publish_duckdb(candidate, published)
+    assert raw_rows() == loaded  # the load's rows are still there
+    assert not candidate.parent.exists()
+
+    candidate = prepare_duckdb_candidate(published)  # nothing writes this time: published
+    with duckdb.connect(str(candidate)) as con:
+        con.execute("create table web.built_by_candidate as select 1 as x")
+        con.execute("checkpoint")
+    publish_duckdb(candidate, published)
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select count(*) from web.built_by_candidate").fetchone()[0] == 1
+    assert raw_rows() == loaded
