@@ -65,10 +65,9 @@ def open_page(page: str, query: dict[str, Any] | None = None, allow_error: bool 
     return at
 
 
-def texts(at: AppTest) -> str:
-    """All the text the page shows (titles, markdown, captions, alerts, metric labels and values)."""
-    parts: list[str] = []
-    for group in (
+def markdown_elements(at: AppTest) -> list[Any]:
+    """Every element Streamlit renders as Markdown: titles, headers, markdown, captions, alerts."""
+    groups = (
         at.title,
         at.header,
         at.subheader,
@@ -78,8 +77,13 @@ def texts(at: AppTest) -> str:
         at.warning,
         at.success,
         at.error,
-    ):
-        parts.extend(unescape_markdown(str(element.value)) for element in group)
+    )
+    return [element for group in groups for element in group]
+
+
+def texts(at: AppTest) -> str:
+    """All the text the page shows (titles, markdown, captions, alerts, metric labels and values)."""
+    parts = [unescape_markdown(str(element.value)) for element in markdown_elements(at)]
     parts.extend(f"{m.label} {m.value}" for m in at.metric)
     return "\n".join(parts)
 

@@ -14,7 +14,7 @@ import string
 from pathlib import Path
 
 import pytest
-from test_app_helpers import PAGES, expected_ref, open_page, sql, texts, unescape_markdown
+from test_app_helpers import PAGES, expected_ref, markdown_elements, open_page, sql, texts, unescape_markdown
 from untrusted_store import (
     EVIL_HOST,
     LINK,
@@ -36,19 +36,7 @@ def untrusted_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def markdown_sources(at) -> list[str]:
     """The Markdown source of every element Streamlit renders as Markdown (and widget labels)."""
-    sources = []
-    for group in (
-        at.title,
-        at.header,
-        at.subheader,
-        at.markdown,
-        at.caption,
-        at.info,
-        at.warning,
-        at.success,
-        at.error,
-    ):
-        sources.extend(str(element.value) for element in group)
+    sources = [str(element.value) for element in markdown_elements(at)]
     sources.extend(str(m.label) for m in at.metric)
     for widgets in (at.text_input, at.selectbox, at.multiselect):
         sources.extend(str(w.label) for w in widgets)
