@@ -10,7 +10,7 @@ import streamlit as st
 from c360.app import audiences as aud
 from c360.app import data as app_data
 from c360.app.pii import show_pii
-from c360.app.ui import count, guarded, md_escape, money, warehouse
+from c360.app.ui import count, guarded, md_escape, md_quote, money, warehouse
 
 STATE = "aud_audience"
 VERSION = "aud_version"
@@ -43,7 +43,7 @@ def restore(saved: dict[str, aud.Audience]) -> None:
         except aud.AudienceError as exc:
             st.warning(f"The audience in the link was not restored: {md_escape(exc)}.")
     elif name:
-        st.warning(f"No saved audience is called “{md_escape(name)}”.")
+        st.warning(f"No saved audience is called “{md_quote(name)}”.")
     _replace(audience)
 
 

@@ -10,7 +10,7 @@ from c360.app import audiences as app_audiences
 from c360.app import data as app_data
 from c360.app import search as app_search
 from c360.app.pii import mask_frame, profile_fields, ref_key, show_pii, shown_id
-from c360.app.ui import category_colours, count, guarded, md_escape, money, warehouse
+from c360.app.ui import category_colours, count, guarded, md_escape, md_quote, money, warehouse
 
 
 def pick_customer(reveal: bool, key: str) -> str | None:
@@ -37,14 +37,16 @@ def pick_customer(reveal: bool, key: str) -> str | None:
         if shared:
             found = shared if reveal else app_search.customer_id_for_ref(wh, shared, key)
             if found is None:
-                st.warning(f"No customer has the reference {md_escape(shared)}.")
+                st.warning(
+                    f"No customer has the reference {md_quote(shared)}. Search for the customer instead."
+                )
             return found
         st.info("Type a name, email or customer id above and press Enter.")
         return None
     matches = app_search.search_customers(wh, text, substring=reveal)
     if matches.empty:
         st.query_params.pop("customer_id", None)  # a search with no match clears the selection
-        st.warning(f"No customer matches “{md_escape(text.strip())}”.")
+        st.warning(f"No customer matches “{md_quote(text.strip())}”.")
         return None
     labels = {
         row["customer_id"]: app_search.result_label(row, reveal, key) for row in matches.to_dict("records")

@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from c360.app import metrics as app_metrics
-from c360.app.ui import guarded, md_escape, warehouse
+from c360.app.ui import guarded, md_escape, md_quote, warehouse
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -17,6 +17,15 @@ def restore_from_url(metric_names: list[str]) -> None:
     params = {key: st.query_params.get_all(key) for key in st.query_params}
     state = app_metrics.state_from_params(params)
     metrics = [m for m in state.metrics if m in metric_names]
+    ignored = [f"metric “{md_quote(m)}” (not in the catalog)" for m in state.metrics if m not in metric_names]
+    if state.grain and state.grain not in GRAINS:
+        ignored.append(f"time grain “{md_quote(state.grain)}” (use {', '.join(GRAINS)})")
+    for name, parsed in (("start", state.start), ("end", state.end)):
+        raw = (params.get(name) or [""])[0]
+        if raw and parsed is None:
+            ignored.append(f"{name} “{md_quote(raw)}” (not a date; use YYYY-MM-DD)")
+    if ignored:
+        st.warning("Parts of this link were ignored: " + "; ".join(ignored[:5]) + ".")
     default = ["total_spend"] if "total_spend" in metric_names else metric_names[:1]
     st.session_state["mx_metrics"] = metrics or default
     st.session_state["mx_group_by"] = list(state.group_by)

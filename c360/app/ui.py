@@ -35,6 +35,15 @@ def md_escape(value: object) -> str:
     return "".join(f"\\{char}" if char in _MARKDOWN_SPECIALS else char for char in text)
 
 
+def md_quote(value: object, limit: int = 60) -> str:
+    """An untrusted value for a message: cut to `limit` characters (a 200,000-character URL
+    parameter is not echoed whole, its length is said instead), then md_escape'd.
+    """
+    text = str(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(str(value)):,} characters)"
+    return md_escape(text)
+
 
 def md_escape_message(message: object) -> str:
     """An error message as Markdown that shows its text: `code` spans (the commands to run) stay
