@@ -113,7 +113,7 @@ def stop() -> list[str]:
                 except ProcessLookupError:
                     break
                 time.sleep(0.1)
-        pid_file.unlink()
+        pid_file.unlink(missing_ok=True)
         stopped.append(pid_file.stem)
     return stopped
 
