@@ -74,9 +74,7 @@ def lower_bound_code(target: str) -> str:
     from bench.lower_bound import lower_bound_sql
 
     statement = lower_bound_sql(target)
-    return (
-        _CONNECT
-        + f"""
+    return _CONNECT + f"""
 run("drop table if exists bench_lower_bound")
 started = time.perf_counter()
 run({statement!r})
@@ -88,24 +86,16 @@ run("drop table bench_lower_bound")
 same = "same" if (lb[0], float(lb[1])) == (mart[0], float(mart[1])) else "DIFFERENT"
 print(f"{{same}} customers/spend as the mart: {{lb[0]:,}} customers, {{float(lb[1]):,.2f}} spend")
 """
-    )
 
 
 def append_day_code(target: str) -> str:
     """Snippet: append one new day of transactions (copies of the last day's, new ids, loaded now)."""
-    now_text = (
-        "strftime(now()::timestamp, '%Y-%m-%d %H:%M:%S.%g')"
-        if target == "duckdb"
-        else "to_char(now() at time zone 'utc', 'YYYY-MM-DD HH24:MI:SS.MS')"
-    )
-    recent = (
-        "try_cast(transaction_date as timestamp) >= now()::timestamp - interval 1 day"
-        if target == "duckdb"
-        else "transaction_date >= to_char(now() at time zone 'utc' - interval '1 day', 'YYYY-MM-DD')"
-    )
-    return (
-        _CONNECT
-        + f"""
+    now_text = ("strftime(now()::timestamp, '%Y-%m-%d %H:%M:%S.%g')" if target == "duckdb"
+                else "to_char(now() at time zone 'utc', 'YYYY-MM-DD HH24:MI:SS.MS')")
+    recent = ("try_cast(transaction_date as timestamp) >= now()::timestamp - interval 1 day"
+              if target == "duckdb"
+              else "transaction_date >= to_char(now() at time zone 'utc' - interval '1 day', 'YYYY-MM-DD')")
+    return _CONNECT + f"""
 run(\"\"\"insert into web.transactions
 select contact_id, id || '-next-day', transaction_date, amount, item_count, category,
        order_id || '-next-day', {now_text},
@@ -114,7 +104,6 @@ from web.transactions where {recent}\"\"\")
 appended = run("select count(*) from web.transactions where _source_file = 'bench_append.csv'")
 print(appended[0][0], "rows appended")
 """
-    )
 
 
 def metric_latency_code() -> str:

@@ -41,8 +41,9 @@ def md_quote(value: object, limit: int = 60) -> str:
     """
     text = str(value)
     if len(text) > limit:
-        text = f"{text[:limit]}… ({len(str(value)):,} characters)"
+        text = f"{text[:limit]}… ({len(text):,} characters)"
     return md_escape(text)
+
 
 
 def md_escape_message(message: object) -> str:
