@@ -65,8 +65,12 @@ app: setup ## Start the Streamlit app on DBT_TARGET (port PORT)
 demo: export DBT_TARGET := duckdb
 demo: setup data build app ## Set up, generate, build and open the demo on DuckDB
 
-test: setup ## Run the test suite (DuckDB + Postgres + browser; PYTEST_ARGS="tests/test_x.py -k y" for a part)
-	$(PY) -m pytest -m "not spark" -q $(PYTEST_ARGS)
+# TEST_WORKERS=0: serial (no xdist). Otherwise pytest-xdist, one file per unit of work, slow files first
+# (tests/workers.py: per-worker database/files/ports, SLOW_FILES, SPLIT_FILES).
+TEST_WORKERS ?= 2
+TEST_DIST   := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+test: setup ## Run the test suite on TEST_WORKERS (2) workers, 0 = serial (PYTEST_ARGS="tests/test_x.py -k y" for a part)
+	$(PY) -m pytest -m "not spark" -q $(TEST_DIST) $(PYTEST_ARGS)
 
 test-spark: setup-spark ## Build the warehouse on local Spark and compare it with DuckDB
 	$(PY) -m pytest -m spark -q

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pandas as pd
 import psycopg2
 import psycopg2.extras
 import pytest
+import workers
 from playwright.sync_api import Browser, sync_playwright
 
 from c360 import config
@@ -151,10 +151,8 @@ def write_artifacts(target_dir: Path) -> dict[str, int]:
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on right now (an xdist worker's from its own range: tests/workers.py)."""
+    return workers.free_port()
 
 
 @contextmanager

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ import duckdb
 import pandas as pd
 import psycopg2
 import pytest
+import workers
 
 from c360 import config
 from c360.dbt_runner import dbt_executable, run_dbt
@@ -133,16 +135,13 @@ def generated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@contextmanager
-def new_pg_database(label: str = "test", template: str | None = None) -> Iterator[config.PgSettings]:
-    """Create a Postgres database owned by the dbt role with a unique name; drop it afterwards.
+def _pg_admin() -> Any:
+    """An autocommit connection to the server's `postgres` database with the run's base settings.
 
-    `template`: copy that database (its other sessions are ended first, as Postgres requires).
     Skips when Postgres is unreachable, except under CI=true where that is a failure.
     """
     base = config.pg_settings()
     admin_settings = config.PgSettings(base.host, base.port, base.user, base.password, "postgres")
-    name = f"c360_{label}_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg2.connect(admin_settings.dsn(), connect_timeout=5)
     except psycopg2.OperationalError as exc:
@@ -150,6 +149,21 @@ def new_pg_database(label: str = "test", template: str | None = None) -> Iterato
             pytest.fail(f"Postgres is required under CI=true: {exc}")
         pytest.skip(f"Postgres not reachable: {exc}")
     admin.autocommit = True
+    return admin
+
+
+@contextmanager
+def new_pg_database(label: str = "test", template: str | None = None) -> Iterator[config.PgSettings]:
+    """Create a Postgres database owned by the dbt role with a unique name; drop it afterwards.
+
+    The name starts with the run's database (`<C360_PG_DB>_gwN` on an xdist worker, see
+    tests/workers.py), so a leftover database says which run and worker made it.
+    `template`: copy that database (its other sessions are ended first, as Postgres requires).
+    Skips when Postgres is unreachable, except under CI=true where that is a failure.
+    """
+    base = config.pg_settings()
+    name = workers.scratch_database_name(base.dbname, label, uuid.uuid4().hex[:12])
+    admin = _pg_admin()
     with admin.cursor() as cur:
         if template is None:
             cur.execute(f'create database "{name}"')  # name is generated above, not user input
@@ -166,6 +180,67 @@ def new_pg_database(label: str = "test", template: str | None = None) -> Iterato
         with admin.cursor() as cur:
             cur.execute(f'drop database if exists "{name}" with (force)')
         admin.close()
+
+
+@contextmanager
+def worker_pg_database(name: str) -> Iterator[None]:
+    """Create the xdist worker's own empty database `name` (replacing a leftover); drop it after.
+
+    Postgres down: nothing is created (the tests that need Postgres skip, or fail under CI=true,
+    when they ask for their database); the DuckDB tests of the worker still run.
+    """
+    base = config.pg_settings()
+    admin_settings = config.PgSettings(base.host, base.port, base.user, base.password, "postgres")
+    try:
+        admin = psycopg2.connect(admin_settings.dsn(), connect_timeout=5)
+    except psycopg2.OperationalError:
+        yield
+        return
+    admin.autocommit = True
+    with admin.cursor() as cur:  # name is `<C360_PG_DB>_gwN` (tests/workers.py), not user input
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    try:
+        yield
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def worker_isolation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """On an xdist worker: its own database, files, TMPDIR and ports for the whole session (tests/workers.py).
+
+    Applied to os.environ before any other session fixture runs (autouse, session scope) and undone at
+    the end; a serial run is left as it is.
+    """
+    root = tmp_path_factory.getbasetemp() / "worker"
+    env = workers.worker_env(root, config.pg_settings().dbname)
+    if not env:
+        yield
+        return
+    for key in ("DBT_TARGET_PATH", "DBT_LOG_PATH", "C360_APP_DATA_DIR", "C360_SPARK_DIR", "TMPDIR"):
+        Path(env[key]).mkdir(parents=True, exist_ok=True)
+    with worker_pg_database(env["C360_PG_DB"]), pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        patch.setattr(tempfile, "tempdir", env["TMPDIR"])  # tempfile caches the directory it found first
+        yield
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`: keep the slow-first order and split SPLIT_FILES per backend (tests/workers.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return workers.make_scheduler(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On xdist workers, the files of workers.SLOW_FILES first (stable sort: other files keep their order)."""
+    if workers.worker_id() is not None:
+        items.sort(key=lambda item: workers.order_key(item.nodeid))
 
 
 @pytest.fixture(scope="session")
