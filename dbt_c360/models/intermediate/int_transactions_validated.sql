@@ -16,7 +16,7 @@
 {#- The validity switches (dbt vars, default false = the exercise's rule amount > 0, item_count > 0);
     true, "true" or 1 allow zero. -#}
 {%- set allow_zero_amount = (var('allow_zero_amount') | string | lower) in ['true', '1'] -%}
-{%- set allow_zero_item_count = (var('allow_zero_item_count') | string | lower) in ['true', '1'] -%}
+{%- set allow_zero_item_count = (var('allow_zero_item_count') | string | lower) in ['true', '1'] %}
 
 with
 
