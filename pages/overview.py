@@ -101,7 +101,8 @@ def render() -> None:
     if trend.empty:
         st.info("No transactions in this window.")
         return
-    trend = top_with_other(trend, "category", "spend").assign(
+    trend = top_with_other(trend, "category", "spend")  # top 8 categories + "Other"
+    trend = trend.assign(
         completeness=[
             "partial" if app_data.is_partial_month(m, first_day, anchor) else "complete"
             for m in trend["month"]

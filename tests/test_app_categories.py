@@ -74,3 +74,49 @@ def test_legend_below_the_chart_with_room_for_every_row() -> None:
 def test_heatmap_grows_with_rows() -> None:
     assert heatmap_height(30) > heatmap_height(11) > heatmap_height(2)
     assert heatmap_height(30) >= 28 * 30
+
+
+def test_overview_with_30_categories_shows_top_8_and_other(tmp_path, use_db) -> None:  # noqa: ANN001
+    """The Overview's stacked chart on a warehouse with 30 categories: 8 named + Other, every
+    dollar of the charted months kept (pandas over the same rows), legend below the plot."""
+    import json
+
+    import duckdb
+    from app_store import write_duckdb
+    from test_app_helpers import PAGES, open_page
+    from test_app_support import demo_frames
+
+    path = tmp_path / "c360.duckdb"
+    write_duckdb(path, demo_frames(customers=120))
+    with duckdb.connect(str(path)) as con:
+        # 30 categories: each transaction to one of them by its row number
+        con.execute(
+            "create or replace table marts.transactions as select * replace ("
+            " 'Department ' || lpad(cast(n % 30 as varchar), 2, '0') as category,"
+            " 'department_' || lpad(cast(n % 30 as varchar), 2, '0') as category_slug)"
+            " from (select *, row_number() over (order by transaction_id) as n from marts.transactions)"
+        )
+        con.execute("alter table marts.transactions drop column n")
+        lines = con.execute("select transaction_date, category, amount from marts.transactions").df()
+    use_db(path, metrics=True)
+    at = open_page(PAGES[0])
+    (chart,) = [c for c in at.get("plotly_chart") if '"barmode"' in c.proto.spec or "bar" in c.proto.spec]
+    spec = json.loads(chart.proto.spec)
+    names = {trace["name"].split(",")[0] for trace in spec["data"]}
+    months = {str(x)[:7] for trace in spec["data"] for x in trace["x"]}
+    lines["month"] = pd.to_datetime(lines["transaction_date"]).dt.strftime("%Y-%m")
+    charted = lines[lines["month"].isin(months)]
+    top = set(charted.groupby("category")["amount"].sum().sort_values(ascending=False).index[:8])
+    assert names == top | {OTHER}
+    total = sum(float(sum(_values(trace["y"]))) for trace in spec["data"])
+    assert abs(total - charted["amount"].sum()) < 1e-6 * max(1.0, charted["amount"].sum())
+    assert spec["layout"]["legend"]["orientation"] == "h" and spec["layout"]["legend"]["y"] < 0
+
+
+def _values(data: object) -> list[float]:
+    """Plotly ships arrays as lists or base64 ("bdata") with a dtype."""
+    import base64
+
+    if isinstance(data, dict):
+        return list(np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]))
+    return list(data)  # type: ignore[arg-type]
