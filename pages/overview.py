@@ -12,6 +12,7 @@ import streamlit as st
 from c360.app import artifacts as app_artifacts
 from c360.app import data as app_data
 from c360.app import metrics as app_metrics
+from c360.app.charts import legend_below, top_with_other
 from c360.app.ui import category_colours, count, guarded, money, money_short, pct_change, warehouse
 
 STATUS_COLOURS = MappingProxyType({"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"})
@@ -100,6 +101,7 @@ def render() -> None:
     if trend.empty:
         st.info("No transactions in this window.")
         return
+    trend = top_with_other(trend, "category", "spend")  # top 8 categories + "Other"
     trend = trend.assign(
         completeness=[
             "partial" if app_data.is_partial_month(m, first_day, anchor) else "complete"
@@ -116,7 +118,7 @@ def render() -> None:
         color_discrete_map=category_colours(app_data.filter_options(wh)["categories"]),
         labels={"month": "Month", "spend": "Spend ($)", "category": "Category", "completeness": "Month"},
     )
-    figure.update_layout(legend_title_text="", margin={"t": 10})
+    legend_below(figure, trend["category"].nunique() + 2)  # + the two month patterns
     st.plotly_chart(figure, width="stretch")
     partial = sorted(set(trend.loc[trend["completeness"] == "partial", "month"]))
     if partial:

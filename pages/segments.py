@@ -7,6 +7,7 @@ import streamlit as st
 
 from c360.app import data as app_data
 from c360.app import metrics as app_metrics
+from c360.app.charts import heatmap_height
 from c360.app.ui import guarded, warehouse
 
 
@@ -76,6 +77,7 @@ def segment_overview() -> None:
             labels={"x": "", "y": "", "color": "Spend ($)"},
             title="Spend by segment and category",
         )
+        figure.update_layout(height=heatmap_height(len(pivot.index)))
         st.plotly_chart(figure, width="stretch")
 
 

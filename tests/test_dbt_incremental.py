@@ -39,7 +39,9 @@ def test_incremental_run_equals_full_refresh(tmp_path: Path) -> None:
     warehouse.load(full / "contacts.csv", full / "transactions.csv")
     warehouse.dbt(["run", "--select", "+transactions"])
     model = Path("c360") / "models" / "marts" / "transactions.sql"
-    assert "reload_from" in (warehouse.target_path / "compiled" / model).read_text(), "must run incrementally"
+    assert "published.transaction_id" in (warehouse.target_path / "compiled" / model).read_text(), (
+        "must run incrementally"
+    )
     assert "merge into" in (warehouse.target_path / "run" / model).read_text().lower()
     incremental = warehouse.query(f"select {COLUMNS} from marts.transactions order by transaction_id")
 

@@ -1,5 +1,6 @@
 """snapshots.contacts_snapshot is SCD type 2: a changed contact gets a closed old version and a
-current new one, a removed contact is closed (hard_deletes: invalidate), a new contact gets one
+current new one, a contact removed from the CRM export is erased (right to erasure: its versions
+are deleted by the post-hook c360.delete_erased_snapshot_versions), a new contact gets one
 current row, and every other contact keeps its single untouched current row.
 
 DuckDB works on a copy of the session's built sample warehouse (its `dbt build` took the first
@@ -93,8 +94,8 @@ def test_contacts_snapshot_is_scd_type_2(warehouse: Warehouse, sample_dir: Path,
     assert old["dbt_valid_to"] == new["dbt_valid_from"]
     assert old["dbt_valid_from"] == before.loc[before["customer_id"] == changed_id, "dbt_valid_from"].iloc[0]
 
-    removed = after[after["customer_id"] == removed_id]
-    assert len(removed) == 1 and pd.notna(removed["dbt_valid_to"].iloc[0])
+    assert (before["customer_id"] == removed_id).sum() == 1
+    assert (after["contact_id"] == removed_id).sum() == 0, "an erased contact keeps no version"
 
     added = after[after["customer_id"] == NEW_CONTACT_ID]
     assert len(added) == 1 and pd.isna(added["dbt_valid_to"].iloc[0])
@@ -107,4 +108,4 @@ def test_contacts_snapshot_is_scd_type_2(warehouse: Warehouse, sample_dir: Path,
     assert len(keep_before) > 0 and keep_after["dbt_valid_to"].isna().all()
     columns = ["customer_id", "contact_id", "address", "dbt_valid_from"]
     pd.testing.assert_frame_equal(keep_after[columns], keep_before[columns])
-    assert len(after) == len(before) + 2
+    assert len(after) == len(before) + 1

@@ -6,9 +6,9 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 
-import plotly.express as px
 import streamlit as st
 
+from c360.app.charts import category_colour_map
 from c360.warehouse import Warehouse, WarehouseError
 
 LOG = logging.getLogger(__name__)
@@ -43,7 +43,6 @@ def md_quote(value: object, limit: int = 60) -> str:
     if len(text) > limit:
         text = f"{text[:limit]}… ({len(text):,} characters)"
     return md_escape(text)
-
 
 
 def md_escape_message(message: object) -> str:
@@ -117,6 +116,6 @@ def pct_change(current: float | None, previous: float | None) -> str | None:
 
 
 def category_colours(categories: Iterable[str]) -> dict[str, str]:
-    """The same colour for a category on every chart (assigned in name order)."""
-    palette = px.colors.qualitative.Plotly
-    return {name: palette[i % len(palette)] for i, name in enumerate(sorted(set(categories)))}
+    """The same colour for a category on every chart (assigned in name order, distinct for any
+    number of categories; "Other" is grey): c360.app.charts.category_colour_map."""
+    return category_colour_map(categories)

@@ -313,13 +313,18 @@ ranked as (
         scored.*,
         -- re-buy picks are a group of their own after every new category, not scored (0)
         case when scored.is_bought then 0 else scored.score end as list_score,
+        -- scores rounded to 9 decimals (floor(x * 1e9 + 0.5): Postgres has no round(double, n)):
+        -- sums of the same terms in another order (an incremental fact vs a full refresh,
+        -- another engine) differ in the last bits and must not reorder; category is the full
+        -- tie-break, so the ranking is deterministic
         row_number() over (
             partition by scored.customer_id
             order by
                 case when scored.is_bought then 1 else 0 end,
-                case when scored.is_bought then 0 else scored.score end desc,
+                case when scored.is_bought then 0 else floor(scored.score * 1000000000 + 0.5) end desc,
                 scored.last_purchase_at,
-                scored.sort_order
+                scored.sort_order,
+                scored.category
         ) as recommendation_rank
 
     from scored

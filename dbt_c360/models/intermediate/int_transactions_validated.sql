@@ -1,14 +1,23 @@
--- Every raw transaction row with its fate: collapsed exact duplicate, quarantined (with one
--- primary `reason`), or clean. Precedence (first match wins):
+-- Every raw transaction row with its fate: erased (its contact was erased from the CRM,
+-- int_contacts_erased: dropped, counted, never quarantined), collapsed exact duplicate,
+-- quarantined (with one primary `reason`), or clean. Precedence (first match wins):
+--   erased contact -> is_erased, no reason
 --   exact duplicate of an earlier row (all business columns equal) -> collapsed, not quarantined
 --   missing_transaction_id -> missing_contact_id -> invalid_loaded_at
 --   -> invalid_transaction_date -> future_transaction_date (after its own load time or now)
---   -> invalid_amount -> non_positive_amount -> invalid_item_count -> non_positive_item_count
+--   -> invalid_amount -> non_positive_amount (amount < 0; also = 0 unless var allow_zero_amount)
+--   -> invalid_item_count -> non_positive_item_count (item_count < 0; also = 0 unless var
+--      allow_zero_item_count)
 --   -> unknown_category (blank or not in the product_categories seed)
 --   -> duplicate_transaction_id (an earlier valid row has the same id; the first one wins)
 --   -> orphan_contact_id (no contact row with that id at all)
 --   -> ambiguous_contact_id (the id belongs to an identity conflict: never attributed silently)
 --   -> contact_quarantined (the only contact row with that id is quarantined)
+{#- The validity switches (dbt vars, default false = the exercise's rule amount > 0, item_count > 0);
+    true, "true" or 1 allow zero. -#}
+{%- set allow_zero_amount = (var('allow_zero_amount') | string | lower) in ['true', '1'] -%}
+{%- set allow_zero_item_count = (var('allow_zero_item_count') | string | lower) in ['true', '1'] %}
+
 with
 
 transactions as (
@@ -26,6 +35,12 @@ categories as (
 contacts as (
 
     select * from {{ ref('int_contacts_validated') }}
+
+),
+
+erased as (
+
+    select * from {{ ref('int_contacts_erased') }}
 
 ),
 
@@ -66,8 +81,10 @@ checked as (
         contact_ids.has_clean_record,
         contact_ids.has_identity_conflict,
         contact_ids.contact_loaded_at,
-        ranked.exact_duplicate_rank > 1 as is_exact_duplicate,
+        erased.contact_key is not null as is_erased,
+        erased.contact_key is null and ranked.exact_duplicate_rank > 1 as is_exact_duplicate,
         case
+            when erased.contact_key is not null then null
             when ranked.exact_duplicate_rank > 1 then null
             when ranked.transaction_id is null then 'missing_transaction_id'
             when ranked.contact_id is null then 'missing_contact_id'
@@ -78,9 +95,9 @@ checked as (
                 or ranked.transaction_at > {{ c360.current_timestamp_utc() }}
                 then 'future_transaction_date'
             when ranked.amount is null then 'invalid_amount'
-            when ranked.amount <= 0 then 'non_positive_amount'
+            when ranked.amount {{ '<' if allow_zero_amount else '<=' }} 0 then 'non_positive_amount'
             when ranked.item_count is null then 'invalid_item_count'
-            when ranked.item_count <= 0 then 'non_positive_item_count'
+            when ranked.item_count {{ '<' if allow_zero_item_count else '<=' }} 0 then 'non_positive_item_count'
             when categories.category_slug is null then 'unknown_category'
         end as row_reason
 
@@ -89,6 +106,10 @@ checked as (
         on ranked.category = categories.category_name
     left join contact_ids
         on ranked.contact_id = contact_ids.contact_id
+    -- only a contact_id without any contact row can be erased
+    left join erased
+        on contact_ids.contact_id is null
+        and erased.contact_key = {{ c360.sha256_hex('ranked.contact_id') }}
 
 ),
 
@@ -98,9 +119,9 @@ id_ranked as (
     select
         *,
         case
-            when not is_exact_duplicate and row_reason is null
+            when not is_erased and not is_exact_duplicate and row_reason is null
                 then row_number() over (
-                    partition by transaction_id, is_exact_duplicate, row_reason
+                    partition by transaction_id, is_erased, is_exact_duplicate, row_reason
                     order by loaded_at nulls last, _source_file, _source_row_number
                 )
         end as transaction_id_rank
@@ -114,7 +135,7 @@ final as (
     select
         *,
         case
-            when is_exact_duplicate then null
+            when is_erased or is_exact_duplicate then null
             when row_reason is not null then row_reason
             when transaction_id_rank > 1 then 'duplicate_transaction_id'
             when has_clean_record is null then 'orphan_contact_id'

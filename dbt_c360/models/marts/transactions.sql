@@ -1,58 +1,47 @@
--- One row per valid transaction. Incremental: a run re-reads rows loaded within
--- var('lookback_days') of the newest loaded_at already published (late-arriving rows) and rows
--- of contacts loaded in that window (an orphan becomes valid when its contact arrives), then
--- merges on transaction_id. Rows that become invalid later (e.g. a new identity conflict)
--- need a --full-refresh; see docs/warehouse.md. meta time_grain_statistics: on Postgres the
+-- One row per valid transaction. Incremental and reconciled on every build, whatever the
+-- sequence of loads: the pre-hook (c360.delete_rows_missing_from) deletes every row that no
+-- longer has an identical row in int_transactions_cleaned (removed from the raw table, become
+-- invalid, erased contact, changed in any column, reloaded with another load time), then the
+-- run merges the clean rows whose transaction_id the table no longer holds (new or changed).
+-- An empty table refills; no loaded_at watermark. meta time_grain_statistics: on Postgres the
 -- analyze post-hook first adds expression statistics per metric_time grain on transaction_at
 -- (c360.analyze_table, c360.postgres_time_grain_statistics).
+{%- set fact_columns = [
+    'transaction_id', 'order_id', 'customer_id', 'transaction_at', 'transaction_date',
+    'amount', 'item_count', 'category', 'category_slug', 'loaded_at',
+] %}
 {{
     config(
         materialized='incremental',
         unique_key='transaction_id',
         incremental_strategy='merge',
         on_schema_change='fail',
+        pre_hook=[
+            "{{ c360.delete_rows_missing_from(this, ref('int_transactions_cleaned'), "
+            ~ fact_columns | tojson ~ ") }}",
+        ],
         meta={'time_grain_statistics': 'transaction_at'},
     )
 }}
 
 with
 
-validated as (
+cleaned as (
 
-    select * from {{ ref('int_transactions_validated') }}
-    where not is_exact_duplicate and reason is null
-
-),
-
-{% if is_incremental() %}
-watermark as (
-
-    select {{ dbt.dateadd('day', -(var('lookback_days') | int), 'max(loaded_at)') }} as reload_from
-    from {{ this }}
+    select * from {{ ref('int_transactions_cleaned') }}
 
 ),
-{% endif %}
 
 final as (
 
-    -- noqa: ST06 is for the contract's column order (transaction_id, order_id, ...)
-    select  -- noqa: ST06
-        transaction_id,
-        -- the order a line belongs to; without an order_id each transaction is its own order
-        coalesce(order_id, transaction_id) as order_id,
-        contact_id as customer_id,
-        transaction_at,
-        cast(transaction_at as date) as transaction_date,
-        amount,
-        item_count,
-        category,
-        category_slug,
-        loaded_at
-
-    from validated
+    select cleaned.*
+    from cleaned
     {% if is_incremental() %}
-    where loaded_at >= (select reload_from from watermark)
-        or contact_loaded_at >= (select reload_from from watermark)
+        -- after the pre-hook every remaining row equals a clean row: only new or changed rows are missing
+        where not exists (
+            select 1 from {{ this }} as published
+            where published.transaction_id = cleaned.transaction_id
+        )
     {% endif %}
 
 )

@@ -1,5 +1,7 @@
 -- Nothing is lost: for each source, raw rows = clean rows + quarantined rows + collapsed exact
--- duplicates. Clean rows are counted in the published models (customers / marts.transactions).
+-- duplicates + erased rows (transactions of a contact erased from the CRM, int_contacts_erased;
+-- always 0 for contacts: an erased contact has no raw row). Clean rows are counted in the
+-- published models (customers / marts.transactions).
 with
 
 raw_contacts as (
@@ -34,7 +36,8 @@ transaction_fates as (
 
     select
         sum(case when reason is not null then 1 else 0 end) as quarantined_rows,
-        sum(case when is_exact_duplicate then 1 else 0 end) as collapsed_duplicate_rows
+        sum(case when is_exact_duplicate then 1 else 0 end) as collapsed_duplicate_rows,
+        sum(case when is_erased then 1 else 0 end) as erased_rows
 
     from {{ ref('int_transactions_validated') }}
 
@@ -53,7 +56,8 @@ counts as (
         raw_contacts.raw_rows,
         clean_contacts.clean_rows,
         coalesce(contact_fates.quarantined_rows, 0) as quarantined_rows,
-        coalesce(contact_fates.collapsed_duplicate_rows, 0) as collapsed_duplicate_rows
+        coalesce(contact_fates.collapsed_duplicate_rows, 0) as collapsed_duplicate_rows,
+        cast(0 as {{ dbt.type_bigint() }}) as erased_rows
 
     from raw_contacts
     cross join contact_fates
@@ -66,7 +70,8 @@ counts as (
         raw_transactions.raw_rows,
         clean_transactions.clean_rows,
         coalesce(transaction_fates.quarantined_rows, 0) as quarantined_rows,
-        coalesce(transaction_fates.collapsed_duplicate_rows, 0) as collapsed_duplicate_rows
+        coalesce(transaction_fates.collapsed_duplicate_rows, 0) as collapsed_duplicate_rows,
+        coalesce(transaction_fates.erased_rows, 0) as erased_rows
 
     from raw_transactions
     cross join transaction_fates
@@ -82,7 +87,8 @@ final as (
         clean_rows,
         quarantined_rows,
         collapsed_duplicate_rows,
-        raw_rows = clean_rows + quarantined_rows + collapsed_duplicate_rows as is_balanced
+        erased_rows,
+        raw_rows = clean_rows + quarantined_rows + collapsed_duplicate_rows + erased_rows as is_balanced
 
     from counts
 
