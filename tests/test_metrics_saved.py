@@ -4,10 +4,13 @@ Postgres, against an independent pandas computation of the generated warehouse's
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
-from c360.metrics.client import MetricsClient, MetricsQueryError
+from c360.metrics import planning
+from c360.metrics.client import MetricFilter, MetricsClient, MetricsQueryError, TimeFilter
 from tests.metrics_expected import (
     MartFrames,
     assert_frames_match,
@@ -128,3 +131,66 @@ def test_dimension_values_come_from_metricflow(built: tuple[MetricsClient, MartF
     )
     with pytest.raises(MetricsQueryError, match="not a categorical dimension"):
         client.dimension_values(["total_spend"], "customer__email")
+
+
+def test_metric_filter_keeps_entities_by_their_metric(built: tuple[MetricsClient, MartFrames]) -> None:
+    """MetricFilter: spend by quarter of the customers whose lifetime spend is at least 1000."""
+    client, frames = built
+    got = client.query(
+        ["total_spend", "active_customers"],
+        time_grain="quarter",
+        filters=[MetricFilter("total_spend", "customer", ">=", 1000)],
+    )
+    tx = frames.transactions
+    lifetime = tx.groupby("customer_id")["amount"].sum()
+    big = tx[tx["customer_id"].isin(lifetime[lifetime >= 1000].index)]
+    assert 0 < big["customer_id"].nunique() < tx["customer_id"].nunique()
+    big = big.assign(metric_time__quarter=truncate(big["transaction_at"], "quarter"))
+    expected = transaction_metrics(big, ["metric_time__quarter"])
+    assert_frames_match(
+        got, expected[["metric_time__quarter", "total_spend", "active_customers"]], ["metric_time__quarter"]
+    )
+
+
+def test_time_filter_on_a_customer_time_dimension(built: tuple[MetricsClient, MartFrames]) -> None:
+    """TimeFilter: spend by month of the customers whose first purchase falls in a date window."""
+    client, frames = built
+    start, end = middle_window(frames, days=60)
+    got = client.query(
+        ["total_spend"],
+        time_grain="month",
+        filters=[TimeFilter("customer__first_purchase_date", start=start, end=end)],
+    )
+    first_day = first_purchase(frames)["first_at"].dt.normalize()
+    chosen = first_day[(first_day >= pd.Timestamp(start)) & (first_day <= pd.Timestamp(end))].index
+    tx = frames.transactions[frames.transactions["customer_id"].isin(chosen)]
+    tx = tx.assign(metric_time__month=truncate(tx["transaction_at"], "month"))
+    expected = transaction_metrics(tx, ["metric_time__month"])[["metric_time__month", "total_spend"]]
+    assert len(expected) >= 2
+    assert_frames_match(got, expected, ["metric_time__month"])
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (MetricFilter("total_spend", "customer", "> 0 or 1 =", 1), "operator must be one of"),
+        (MetricFilter("total_spend", "customer", ">", "1 or 1=1"), "finite number"),  # type: ignore[arg-type]
+        (MetricFilter("total_spend", "customer", ">", float("inf")), "finite number"),
+        (MetricFilter("no_such_metric", "customer", ">", 1), "unknown metric"),
+        (MetricFilter("total_spend", "customer') }} or {{ x", ">", 1), "entity"),
+        (TimeFilter("customer__state", start=dt.date(2025, 1, 1)), "not a time dimension"),
+        (TimeFilter("customer__first_purchase_date", start="2025-01-01' or 1=1"), "must be dates"),  # type: ignore[arg-type]
+        (TimeFilter("customer__first_purchase_date"), "give a start"),
+        (TimeFilter("customer__first_purchase_date", dt.date(2025, 2, 1), dt.date(2025, 1, 1)), "after end"),
+        (TimeFilter("customer__first_purchase_date", dt.date(2025, 1, 1), grain="hour"), "grain must be"),
+    ],
+)
+def test_filters_are_checked_before_any_sql_is_built(
+    built: tuple[MetricsClient, MartFrames], bad: object, message: str
+) -> None:
+    client, _ = built
+    before = planning.compiled_sql.cache_info()
+    with pytest.raises(MetricsQueryError, match=message):
+        client.sql(["total_spend"], filters=[bad])  # type: ignore[list-item]
+    after = planning.compiled_sql.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)  # MetricFlow was not asked
