@@ -9,14 +9,17 @@
     engine (the engine-specific part is c360.binary_sort_key), so it is not dispatched.
 -#}
 {% macro rfm_scores(days_since_last_purchase, order_count, total_spend, customer_id, partition_by=none) -%}
-    {%- set over = 'partition by ' ~ partition_by ~ ' ' if partition_by else '' -%}
+    {%- set partition = 'partition by ' ~ partition_by if partition_by else '' -%}
     ntile(5) over (
-        {{ over }}order by {{ days_since_last_purchase }} desc, {{ c360.binary_sort_key(customer_id) }}
+        {{ partition }}
+        order by {{ days_since_last_purchase }} desc, {{ c360.binary_sort_key(customer_id) }}
     ) as recency_score,
     ntile(5) over (
-        {{ over }}order by {{ order_count }}, {{ c360.binary_sort_key(customer_id) }}
+        {{ partition }}
+        order by {{ order_count }}, {{ c360.binary_sort_key(customer_id) }}
     ) as frequency_score,
     ntile(5) over (
-        {{ over }}order by {{ total_spend }}, {{ c360.binary_sort_key(customer_id) }}
+        {{ partition }}
+        order by {{ total_spend }}, {{ c360.binary_sort_key(customer_id) }}
     ) as monetary_score
 {%- endmacro %}

@@ -18,16 +18,26 @@ time_spine as (
 
 ),
 
+spine_days as (
+
+    select
+        date_day,
+        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start
+
+    from time_spine
+
+),
+
 -- Each month of the time spine with its state date: the month's last day, or the as-of date
 -- for the as-of month (the spine ends on it).
 months as (
 
     select
-        cast({{ dbt.date_trunc('month', 'time_spine.date_day') }} as date) as month_start,
-        max(time_spine.date_day) as month_end
+        month_start,
+        max(date_day) as month_end
 
-    from time_spine
-    group by 1
+    from spine_days
+    group by month_start
 
 ),
 
@@ -43,15 +53,37 @@ orders as (
 
 ),
 
+order_months as (
+
+    select
+        customer_id,
+        cast({{ dbt.date_trunc('month', 'order_date') }} as date) as month_start
+
+    from orders
+
+),
+
 monthly_orders as (
 
     select
         customer_id,
-        cast({{ dbt.date_trunc('month', 'order_date') }} as date) as month_start,
+        month_start,
         count(*) as order_count
 
-    from orders
-    group by 1, 2
+    from order_months
+    group by customer_id, month_start
+
+),
+
+transaction_months as (
+
+    select
+        customer_id,
+        transaction_date,
+        amount,
+        cast({{ dbt.date_trunc('month', 'transaction_date') }} as date) as month_start
+
+    from transactions
 
 ),
 
@@ -59,12 +91,12 @@ monthly_spend as (
 
     select
         customer_id,
-        cast({{ dbt.date_trunc('month', 'transaction_date') }} as date) as month_start,
+        month_start,
         sum(amount) as spend,
         max(transaction_date) as last_purchase_date
 
-    from transactions
-    group by 1, 2
+    from transaction_months
+    group by customer_id, month_start
 
 ),
 
@@ -88,7 +120,7 @@ customer_months as (
 
     from first_months
     inner join months
-        on months.month_start >= first_months.first_month
+        on first_months.first_month <= months.month_start
 
 ),
 
@@ -129,8 +161,9 @@ to_date as (
 with_recency as (
 
     select
-        to_date.*,
-        {{ dbt.datediff('to_date.last_purchase_date', 'to_date.month_end', 'day') }} as recency_days
+        *,
+        -- noqa: LT05 is for dbt.datediff, which renders on one long line on DuckDB
+        {{ dbt.datediff('last_purchase_date', 'month_end', 'day') }} as recency_days  -- noqa: LT05
 
     from to_date
 
@@ -139,10 +172,9 @@ with_recency as (
 scored as (
 
     select
-        with_recency.*,
+        *,
         {{ c360.rfm_scores(
-            'with_recency.recency_days', 'with_recency.order_count_to_date',
-            'with_recency.spend_to_date', 'with_recency.customer_id', partition_by='with_recency.month_end'
+            'recency_days', 'order_count_to_date', 'spend_to_date', 'customer_id', partition_by='month_end'
         ) }}
 
     from with_recency

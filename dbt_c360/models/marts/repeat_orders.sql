@@ -47,8 +47,8 @@ final as (
         ordered_at,
         order_amount,
         order_number,
-        order_number = 1 as is_first_order,
         first_order_at,
+        order_number = 1 as is_first_order,
         case when order_number >= 2 then ordered_at end as repeat_order_at
 
     from numbered
