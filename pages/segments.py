@@ -23,11 +23,7 @@ def segment_overview() -> None:
     summary = summary.merge(meanings, on="rfm_segment", how="left").sort_values(
         ["sort_order", "rfm_segment"], na_position="last", kind="stable"
     )
-    st.caption(
-        "Segments are each customer's segment as of the last build. The warehouse keeps no history "
-        "of customers' segments, so there is no segment trend over past months: one computed from "
-        "today's segments would misstate them."
-    )
+    st.caption("Segment sizes, spend and recency are each customer's segment as of the last build.")
     left, right = st.columns(2)
     with left:
         figure = px.bar(
@@ -81,10 +77,32 @@ def segment_overview() -> None:
         st.plotly_chart(figure, width="stretch")
 
 
+def segment_trend_chart() -> None:
+    """Customers per segment at each month end, in the segment they had then."""
+    trend = app_metrics.segment_trend(app_metrics.manifest_version(), warehouse())
+    if not trend.empty:
+        figure = px.line(
+            trend,
+            x="month",
+            y="customers",
+            color="rfm_segment",
+            markers=True,
+            labels={"month": "Month end", "customers": "Customers", "rfm_segment": "Segment"},
+            title="Customers per segment at each month end (the segment they had then)",
+        )
+        st.plotly_chart(figure, width="stretch")
+        st.caption(
+            "Each month is scored among the customers who had purchased by its end "
+            "(`customers_at_period_end` by `customer_state__rfm_segment`); the latest month is "
+            "taken at the data's last day."
+        )
+
+
 def render() -> None:
     """The page body."""
     st.title("Segments")
     guarded(segment_overview)  # a missing semantic manifest stops only the metrics, not the link below
+    guarded(segment_trend_chart)  # a warehouse built before marts.customer_monthly_states: a message
     st.page_link(
         "pages/audiences.py",
         label="Build, save and export audiences on the Audiences page",

@@ -49,7 +49,7 @@ def test_segment_table_and_heatmap_equal_pandas(demo_db: Path, use_db) -> None:
             expected[column].astype(float).sort_index(),
             check_names=False,
         )
-    assert "no history of customers' segments, so there is no segment trend" in texts(at)
+    assert "each customer's segment as of the last build" in texts(at)
     (heat,) = [c for c in at.get("plotly_chart") if "Spend by segment and category" in c.proto.spec]
     figure = json.loads(heat.proto.spec)["data"][0]
     z = figure["z"]  # plotly ships arrays as base64 ("bdata") with dtype and shape

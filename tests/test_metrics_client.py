@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from c360.metrics import client as metrics_module
+from c360.metrics import planning
 from c360.metrics.client import MetricsClient, MetricsQueryError
 from c360.warehouse import Warehouse as ExecTarget
 from c360.warehouse import WarehouseBusyError
@@ -136,11 +136,11 @@ def test_order_and_limit(duck: MetricsClient, duckdb_warehouse_generated: Wareho
 def test_sql_is_compiled_once_per_query_shape(duck: MetricsClient) -> None:
     kwargs = {"group_by": ["customer__gender"], "time_grain": "year", "where": {"customer__state": ["VIC"]}}
     first = duck.sql(["items_sold"], **kwargs)
-    hits = metrics_module._compiled_sql.cache_info().hits
+    hits = planning.compiled_sql.cache_info().hits
     assert duck.sql(["items_sold"], **kwargs) == first
     # Same shape with the filter values in another order is the same cache entry.
     assert duck.sql(["items_sold"], **{**kwargs, "where": {"customer__state": ("VIC",)}}) == first
-    assert metrics_module._compiled_sql.cache_info().hits == hits + 2
+    assert planning.compiled_sql.cache_info().hits == hits + 2
     assert "marts" in first and "customers" in first
 
 
@@ -226,7 +226,7 @@ def test_concurrent_queries_match_serial_ones(duck: MetricsClient) -> None:
         {"metrics": ["books_spend_share"], "group_by": ["customer__age_band"]},
     ]
     serial = [duck.query(**spec) for spec in specs]
-    metrics_module._compiled_sql.cache_clear()  # make the threads plan concurrently
+    planning.compiled_sql.cache_clear()  # make the threads plan concurrently
     with ThreadPoolExecutor(max_workers=4) as pool:
         parallel = list(pool.map(lambda spec: duck.query(**spec), specs * 2))
     for i, frame in enumerate(parallel):

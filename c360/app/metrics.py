@@ -328,3 +328,21 @@ def segment_category_spend(manifest: float, wh: Warehouse) -> pd.DataFrame:
             "spend": frame["total_spend"],
         }
     )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def segment_trend(manifest: float, wh: Warehouse) -> pd.DataFrame:
+    """Customers per RFM segment at each month end, in the segment they had then
+    (`customers_at_period_end` by `customer_state__rfm_segment`): `month` (a date), `rfm_segment`,
+    `customers`. The as-of month is taken at the as-of date.
+    """
+    frame = _call(
+        "query", ["customers_at_period_end"], group_by=["customer_state__rfm_segment"], time_grain="month"
+    )
+    return pd.DataFrame(
+        {
+            "month": pd.to_datetime(frame["metric_time__month"]).dt.date,
+            "rfm_segment": frame["customer_state__rfm_segment"],
+            "customers": frame["customers_at_period_end"].fillna(0).astype("int64"),
+        }
+    )

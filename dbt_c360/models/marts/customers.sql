@@ -78,21 +78,13 @@ joined as (
 
 ),
 
--- Quintiles among customers with purchases; ties broken by customer_id so scores are
--- deterministic (5 = best: most recent, most orders, highest spend).
+-- Quintiles among customers with purchases (c360.rfm_scores, shared with
+-- marts.customer_monthly_states so the two never differ).
 scored as (
 
     select
         customer_id,
-        ntile(5) over (
-            order by days_since_last_purchase desc, {{ c360.binary_sort_key('customer_id') }}
-        ) as recency_score,
-        ntile(5) over (
-            order by order_count, {{ c360.binary_sort_key('customer_id') }}
-        ) as frequency_score,
-        ntile(5) over (
-            order by total_spend, {{ c360.binary_sort_key('customer_id') }}
-        ) as monetary_score
+        {{ c360.rfm_scores('days_since_last_purchase', 'order_count', 'total_spend', 'customer_id') }}
 
     from joined
     where order_count > 0
