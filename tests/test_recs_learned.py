@@ -83,7 +83,9 @@ def test_learned_scores_do_not_peek_at_the_test_window(duckdb_warehouse_generate
     assert late.sum() > 1000
     rotate = dict(zip(data.categories, data.categories[1:] + data.categories[:1], strict=True))
     purchases.loc[late, "category"] = purchases.loc[late, "category"].map(rotate)
-    purchases.loc[late, "transaction_at"] = pd.to_datetime(purchases.loc[late, "transaction_at"]) + timedelta(days=3)
+    purchases.loc[late, "transaction_at"] = pd.to_datetime(purchases.loc[late, "transaction_at"]) + timedelta(
+        days=3
+    )
     changed = recs_model.Data(purchases, data.customers, data.categories)
     for end, scores in before.items():
         pd.testing.assert_frame_equal(scores, recs_model.scope_scores(changed, end, window))
