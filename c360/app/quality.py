@@ -117,6 +117,10 @@ def recommender_evaluation(wh: Warehouse) -> pd.DataFrame:
     )
 
 
+MODEL_METHODS = ("model", "lightgbm")  # the SQL model and the learned one (c360.recs.model)
+BASELINE_METHODS = ("cohort", "popularity")
+
+
 def served_verdict(evaluation: pd.DataFrame) -> tuple[str, list[str]]:
     """What the Recommendations page says about the served method: which one and why (from its
     validation NDCG), and one line per k where the model's test hit rate is below the best
@@ -141,18 +145,19 @@ def served_verdict(evaluation: pd.DataFrame) -> tuple[str, list[str]]:
     else:
         why = f"there was no validation event from {window}, so the model is served by default."
     summary = f"Serving: {served}. Chosen because {why}"
-    if served and served != "model":
+    if served in BASELINE_METHODS:
         summary += (
             f" The model is not served: it scored below the {served} baseline on the validation window."
         )
     losses = []
     for k, group in methods.groupby("k"):
         rates = group.set_index("method")["hit_rate"]
-        baselines = rates.drop(labels=["model"], errors="ignore").dropna()
-        if "model" in rates and len(baselines) and rates["model"] < baselines.max():
-            best = baselines.idxmax()
-            losses.append(
-                f"The model loses to the {best} baseline at k = {k} on the test window: hit rate "
-                f"{rates['model']:.1%} vs {baselines.max():.1%}."
-            )
+        baselines = rates[rates.index.isin(BASELINE_METHODS)].dropna()
+        for model in MODEL_METHODS:
+            if model in rates and len(baselines) and rates[model] < baselines.max():
+                best = baselines.idxmax()
+                losses.append(
+                    f"The {model} model loses to the {best} baseline at k = {k} on the test window: "
+                    f"hit rate {rates[model]:.1%} vs {baselines.max():.1%}."
+                )
     return summary, losses

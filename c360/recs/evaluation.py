@@ -15,6 +15,7 @@ so the run never touches the app's warehouse; reruns rebuild from scratch.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -25,6 +26,7 @@ import pandas as pd
 
 from c360 import config
 from c360.dbt_runner import DbtError, run_dbt
+from c360.recs import model as recs_model
 from c360.recs.report import format_markdown, read_evaluation
 from c360.warehouse import Warehouse, WarehouseError
 
@@ -46,13 +48,22 @@ def _duckdb_env(directory: Path) -> dict[str, str]:
     }
 
 
-def build_and_evaluate(raw_dir: Path, directory: Path, label: str) -> pd.DataFrame:
+def _vars(label: str, excluded: list[str] | None) -> str:
+    """The dbt --vars of an evaluation run (JSON is YAML)."""
+    return json.dumps({"recs_dataset_label": label, "recs_excluded_categories": list(excluded or [])})
+
+
+def build_and_evaluate(
+    raw_dir: Path, directory: Path, label: str, excluded: list[str] | None = None, learned: bool = True
+) -> pd.DataFrame:
     """Load `raw_dir` into a fresh DuckDB warehouse in `directory`, build the recommender and
-    everything upstream (`dbt build`, tests included), and return its evaluation table."""
+    everything upstream (`dbt build`, tests included), train the learned model on it
+    (`c360.recs.model.refresh`, unless `learned` is false) and return its evaluation table."""
     from data_gen.load.loader import load
 
     env = _duckdb_env(directory)
     db_path = Path(env["C360_DUCKDB_PATH"])
+    shutil.rmtree(directory / "target", ignore_errors=True)  # no stale partial parse
     for stale in (db_path, db_path.with_name(db_path.name + ".wal")):
         stale.unlink(missing_ok=True)
     saved = {key: config.os.environ.get(key) for key in env}
@@ -75,14 +86,25 @@ def build_and_evaluate(raw_dir: Path, directory: Path, label: str) -> pd.DataFra
             "--indirect-selection",
             "cautious",
             "--vars",
-            f"{{recs_dataset_label: {label}}}",
+            _vars(label, excluded),
         ],
         target="duckdb",
         target_path=Path(env["DBT_TARGET_PATH"]),
         env=env,
     )
     _log(f"  {label}: dbt build of the recommender and its upstream in {time.perf_counter() - started:.0f} s")
-    return read_evaluation(Warehouse("duckdb", duckdb_path=db_path))
+    warehouse = Warehouse("duckdb", duckdb_path=db_path)
+    if learned:
+        started = time.perf_counter()
+        recs_model.refresh(
+            warehouse,
+            excluded=excluded,
+            dbt_args=["--vars", _vars(label, excluded)],
+            target_path=Path(env["DBT_TARGET_PATH"]),
+            env=env,
+        )
+        _log(f"  {label}: LightGBM and recommender rebuild in {time.perf_counter() - started:.0f} s")
+    return read_evaluation(warehouse)
 
 
 def _generated_label(customers: int, seed: int) -> str:
@@ -109,7 +131,7 @@ def oracle_share(table: pd.DataFrame, method: str) -> dict[int, float]:
     shares = {}
     for k, group in table.groupby("k"):
         rates = group.set_index("method")["hit_rate"]
-        best = rates.drop(labels=["model", "oracle"], errors="ignore").max()
+        best = rates.drop(labels=["model", "lightgbm", "served", "oracle"], errors="ignore").max()
         gap = rates["oracle"] - best
         shares[int(k)] = float((rates[method] - best) / gap) if gap > 0 else float("nan")
     return shares

@@ -28,7 +28,7 @@ EVENT_RANK_SQL = """
         and backtest.category = events.category
 """
 BASELINES = ("popularity", "cohort")
-METHOD_ORDER = {"served": 0, "model": 1, "cohort": 2, "popularity": 3}
+METHOD_ORDER = {"served": 0, "lightgbm": 1, "model": 2, "cohort": 3, "popularity": 4, "oracle": 5}
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 20
 BOOTSTRAP_CHUNK = 200
@@ -81,14 +81,14 @@ def read_evaluation(warehouse: Warehouse) -> pd.DataFrame:
 
 
 def with_lift(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add `best_baseline_hit_rate` and `lift` (hit rate / best baseline's - 1, for the model and
+    """Add `best_baseline_hit_rate` and `lift` (hit rate / best baseline's - 1, for the models and
     the served method) per dataset and k."""
     keys = ["dataset", "k"]
     baselines = frame[frame["method"].isin(BASELINES)].groupby(keys)["hit_rate"].max()
     baselines = baselines.rename("best_baseline_hit_rate").reset_index()
     out = frame.merge(baselines, on=keys, how="left")
     out["lift"] = out["hit_rate"] / out["best_baseline_hit_rate"] - 1.0
-    out.loc[~out["method"].isin(["model", "served"]), "lift"] = float("nan")
+    out.loc[~out["method"].isin(["model", "lightgbm", "served"]), "lift"] = float("nan")
     return out
 
 

@@ -12,10 +12,17 @@
       method     - 'model'      : recency-weighted mix of the customer's categories'
                                   "bought X, then Y next" switch probabilities
                                   (recs_category_affinity); prospects get popularity
+                   'lightgbm'   : the learned model's scores (stg_recs_model__lightgbm_scores,
+                                  rows of `scope`), with the model's reason (the switch
+                                  statistic of the category contributing most to the SQL
+                                  model's score, true of the data it cites); prospects get
+                                  popularity
                    'popularity' : baseline, share of customers who bought the category
                    'cohort'     : baseline, that share within the customer's age band,
                                   shrunk towards the global share (var recs_cohort_prior_customers)
       k          - list length
+      scope      - which lightgbm scores to read: 'production' (all purchases), 'test'
+                   (before the cutoff, the backtest) or 'validation' (before the validation cutoff)
 
     Categories the customer has not bought come first, by score. When fewer than k are left,
     the list is filled with bought categories, least recently bought first: a labelled group of
@@ -27,14 +34,17 @@
     History weight of a purchase = var('recs_recency_decay') ^ (recency rank - 1), most recent
     purchase rank 1; only the latest var('recs_history_purchases') purchases count.
 -#}
-{% macro recs_recommend(purchases, customers, categories, as_of, method='model', k=3) -%}
-    {%- if method not in ('model', 'popularity', 'cohort') -%}
-        {{ exceptions.raise_compiler_error("recs_recommend: method must be model, popularity or cohort, got '" ~ method ~ "'") }}
+{% macro recs_recommend(purchases, customers, categories, as_of, method='model', k=3, scope='production') -%}
+    {%- if method not in ('model', 'lightgbm', 'popularity', 'cohort') -%}
+        {{ exceptions.raise_compiler_error("recs_recommend: method must be model, lightgbm, popularity or cohort, got '" ~ method ~ "'") }}
     {%- endif -%}
-    {{ return(adapter.dispatch('recs_recommend', 'c360')(purchases, customers, categories, as_of, method, k)) }}
+    {%- if scope not in ('production', 'test', 'validation') -%}
+        {{ exceptions.raise_compiler_error("recs_recommend: scope must be production, test or validation, got '" ~ scope ~ "'") }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('recs_recommend', 'c360')(purchases, customers, categories, as_of, method, k, scope)) }}
 {%- endmacro %}
 
-{% macro default__recs_recommend(purchases, customers, categories, as_of, method, k) -%}
+{% macro default__recs_recommend(purchases, customers, categories, as_of, method, k, scope) -%}
 {%- set decay = var('recs_recency_decay', 0.7) | float -%}
 {%- set history_purchases = var('recs_history_purchases', 50) | int -%}
 {%- set cohort_prior = var('recs_cohort_prior_customers', 20) | float -%}
@@ -163,7 +173,7 @@ candidates as (
 
 ),
 
-{% if method == 'model' %}
+{% if method in ('model', 'lightgbm') %}
 affinity as (
 
     {{ c360.recs_category_affinity('rec_purchases', 'rec_categories') | indent(4) }}
@@ -191,6 +201,7 @@ contributions as (
 
 ),
 
+{% if method == 'model' -%}
 method_scores as (
 
     select customer_id, category, sum(contribution) as score
@@ -198,6 +209,15 @@ method_scores as (
     group by customer_id, category
 
 ),
+{%- else -%}
+method_scores as (
+
+    select customer_id, category, score
+    from {{ ref('stg_recs_model__lightgbm_scores') }}
+    where scope = '{{ scope }}'
+
+),
+{%- endif %}
 
 top_contributions as (
 

@@ -3,6 +3,8 @@
 -- purchases only (dated before next_best_category_cutoff.cutoff_date), for every customer
 -- with at least one training purchase. Nothing dated on or after the cutoff is read here.
 
+-- depends_on: {{ ref('stg_recs_model__lightgbm_scores') }}
+
 with
 
 cutoff as (
@@ -53,6 +55,7 @@ method_lists as (
         categories='product_categories',
         as_of='(select cast(cutoff_date as ' ~ dbt.type_timestamp() ~ ') from cutoff)',
         k=3,
+        scope='test',
     ) | indent(4) }}
 
 ),

@@ -12,6 +12,8 @@
     {{ exceptions.raise_compiler_error("var recs_selection_k must be one of recs_eval_ks, got " ~ selection_k) }}
 {%- endif %}
 
+-- depends_on: {{ ref('stg_recs_model__lightgbm_scores') }}
+
 with
 
 cutoff as (
@@ -64,6 +66,7 @@ validation_lists as (
         categories='product_categories',
         as_of='(select cast(validation_cutoff_date as ' ~ dbt.type_timestamp() ~ ') from cutoff)',
         k=3,
+        scope='validation',
     ) | indent(4) }}
 
 ),
