@@ -142,7 +142,7 @@ def test_spark_target_is_refused_with_a_message(monkeypatch: pytest.MonkeyPatch,
     point_app_at(monkeypatch, {"DBT_TARGET": "spark", "DBT_TARGET_PATH": str(tmp_path)})
     with pytest.raises(WarehouseError, match="DBT_TARGET=duckdb"):
         current_warehouse()
-    assert "DuckDB or Postgres" in infos(open_page("pages/overview.py"))
+    assert "DuckDB or Postgres" in infos(open_page("views/overview.py"))
 
 
 def test_a_file_that_is_not_duckdb_gives_guidance(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -152,7 +152,7 @@ def test_a_file_that_is_not_duckdb_gives_guidance(monkeypatch: pytest.MonkeyPatc
         monkeypatch,
         {"DBT_TARGET": "duckdb", "C360_DUCKDB_PATH": str(bogus), "DBT_TARGET_PATH": str(tmp_path)},
     )
-    assert f"Cannot open `{bogus}`" in infos(open_page("pages/segments.py"))
+    assert f"Cannot open `{bogus}`" in infos(open_page("views/segments.py"))
 
 
 def test_audience_export_carries_the_salted_partner_key_and_normalised_email_hash() -> None:

@@ -84,7 +84,7 @@ def render() -> None:
     st.title("Segments")
     guarded(segment_overview)  # a missing semantic manifest stops only the metrics, not the link below
     st.page_link(
-        "pages/audiences.py",
+        "views/audiences.py",
         label="Build, save and export audiences on the Audiences page",
         icon=":material/groups:",
     )
