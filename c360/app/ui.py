@@ -45,7 +45,6 @@ def md_quote(value: object, limit: int = 60) -> str:
     return md_escape(text)
 
 
-
 def md_escape_message(message: object) -> str:
     """An error message as Markdown that shows its text: `code` spans (the commands to run) stay
     code, everything else goes through md_escape, so a value quoted in the message (from data,
