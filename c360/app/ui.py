@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -106,6 +107,15 @@ def money_short(value: float | None) -> str:
 def count(value: float | None) -> str:
     """`1234` -> `1,234`."""
     return "—" if value is None or value != value else f"{int(value):,}"
+
+
+def utc(value: object) -> str:
+    """An ISO timestamp as `2025-06-30 11:07 UTC` (naive values are UTC already); None -> an em dash."""
+    if value is None or value != value:
+        return "—"
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp
+    return f"{stamp:%Y-%m-%d %H:%M} UTC"
 
 
 def pct_change(current: float | None, previous: float | None) -> str | None:
