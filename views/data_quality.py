@@ -36,7 +36,10 @@ def headline(tests: pd.DataFrame) -> None:
     columns[4].metric("Held in quarantine", money(float(impact["held_amount"].sum(min_count=1) or 0.0)))
     warned = int(statuses.get("warn", 0))
     if failed:
-        st.error(f"{count(failed)} test(s) failed: the build did not meet its rules.")
+        # a warning box (st.error is kept for the page itself failing); the icon marks it as failed
+        st.warning(
+            f"{count(failed)} test(s) failed: the build did not meet its rules.", icon=":material/error:"
+        )
     elif warned:
         st.warning(
             f"No test failed, but {count(warned)} warn-only test(s) found rows: those rows are quarantined "

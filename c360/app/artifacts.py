@@ -132,7 +132,7 @@ def _test_catalog(path: str, mtime: float) -> dict[str, dict[str, str]]:
         if meta.get("name"):
             title, description = describe_test(str(meta["name"]), kwargs, tested, column)
         else:
-            title = str(node.get("name", unique_id)).replace("_", " ").capitalize()
+            title = str(node.get("name") or unique_id.split(".")[2]).replace("_", " ").capitalize()
             file = node.get("original_file_path", "")
             description = f"Singular test `{file}`: returns the rows that break its rule."
         catalog[unique_id] = {
