@@ -53,6 +53,10 @@ def test_segment_table_and_heatmap_equal_pandas(demo_db: Path, use_db) -> None:
     )
     shown = at.dataframe[0].value.set_index("rfm_segment")
     assert sorted(shown.index) == sorted(expected.index)
+    recency = expected.pop("average_recency_days")
+    assert shown["average_recency_days"].to_dict() == {  # rounded days; a segment without purchases in words
+        segment: "no purchase yet" if pd.isna(days) else f"{days:,.0f}" for segment, days in recency.items()
+    }
     for column in expected.columns:
         pd.testing.assert_series_equal(
             shown[column].astype(float).sort_index(),
