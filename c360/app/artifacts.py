@@ -124,6 +124,15 @@ def _test_catalog(path: str, mtime: float) -> dict[str, dict[str, str]]:
         kwargs = meta.get("kwargs") or {}
         parents = node.get("depends_on", {}).get("nodes", [])
         tested = _relation(kwargs.get("model"))
+        if not tested and not meta and len(parents) > 1:  # a singular test reads several relations
+            tested = ", ".join(
+                sorted(
+                    {
+                        ".".join(p.split(".")[2:]) if p.startswith("source.") else p.split(".")[-1]
+                        for p in parents
+                    }
+                )
+            )
         if not tested:
             parent = node.get("attached_node") or next(iter(parents), "")
             is_source = parent.startswith("source.")
