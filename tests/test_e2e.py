@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from app_store import served_app, system_chromium
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_app_helpers import APP_TEST_SALT, expected_ref
 
 from c360 import build_history, config
@@ -102,6 +103,25 @@ def check_and_shoot(tab: Page, name: str) -> None:
         with Image.open(shot) as image:
             image.convert("RGB").quantize(colors=256).save(small, optimize=True)
         assert small.stat().st_size < MAX_DOC_BYTES, f"{small} is {small.stat().st_size} bytes"
+
+
+def pick_option(tab: Page, box: Locator, option: str) -> None:
+    """Open a selectbox and pick `option` (a selectbox's value is not its inner text); the click
+    that opens the list is retried when a rerun swallowed it."""
+    for _ in range(3):
+        box.scroll_into_view_if_needed()
+        box.locator("button").first.click()  # the chevron opens the list (a click on the text does not)
+        choice = tab.get_by_role("option", name=option)
+        try:
+            choice.wait_for(timeout=10_000)
+        except PlaywrightTimeout:
+            tab.keyboard.press("Escape")
+            settle(tab)
+            continue
+        choice.click()
+        return
+    tab.screenshot(path=str(ARTIFACTS / "pick_option_failed.png"))
+    raise AssertionError(f"option {option!r} never appeared")
 
 
 def metric_value(tab: Page, label: str) -> str:
@@ -213,10 +233,11 @@ def test_data_quality_failing_test_rows_and_build_history(
     nav = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
     assert [n.strip().splitlines()[-1] for n in nav] == PAGE_TITLES  # (the icon name comes first)
     assert metric_value(page, "Warnings") and metric_value(page, "Failures") == "0"
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Test").first.click()
-    page.get_by_role(
-        "option", name="web.transactions.contact_id exists in salesforce.contacts.id (warn)"
-    ).click()
+    pick_option(
+        page,
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Test").first,
+        "web.transactions.contact_id exists in salesforce.contacts.id (warn)",
+    )
     settle(page)
     page.get_by_text(f"{int(flagged):,} source row(s) flagged").wait_for()
     page.get_by_text("Build history").wait_for()
