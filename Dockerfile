@@ -21,7 +21,7 @@ COPY c360/ c360/
 COPY data_gen/ data_gen/
 COPY dbt_c360/ dbt_c360/
 COPY semantic_models/ semantic_models/
-COPY pages/ pages/
+COPY views/ views/
 COPY app.py ./
 COPY docker/entrypoint.sh /usr/local/bin/c360-entrypoint
 

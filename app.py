@@ -1,7 +1,9 @@
 """Customer 360 analyst app: `streamlit run app.py` (or `make app`).
 
-Routes with `st.navigation` to the pages in `pages/`; the sidebar carries the
-"Refresh data" button and says which warehouse and PII mode are in use.
+Routes with `st.navigation` to the pages in `views/` (not `pages/`: Streamlit auto-discovers a
+`pages/` folder beside the main script and lists its files in the sidebar of a page opened by
+URL in a fresh session). The sidebar carries the "Refresh data" button and says which warehouse
+and PII mode are in use.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ st.set_page_config(page_title="Customer 360", page_icon="👥", layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("pages/customer.py", title="Customer profile", icon=":material/person_search:"),
-        st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:"),
-        st.Page("pages/audiences.py", title="Audiences", icon=":material/groups:"),
-        st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
-        st.Page("pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
-        st.Page("pages/metrics_explorer.py", title="Metrics explorer", icon=":material/query_stats:"),
+        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("views/customer.py", title="Customer profile", icon=":material/person_search:"),
+        st.Page("views/segments.py", title="Segments", icon=":material/donut_small:"),
+        st.Page("views/audiences.py", title="Audiences", icon=":material/groups:"),
+        st.Page("views/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+        st.Page("views/recommendations.py", title="Recommendations", icon=":material/recommend:"),
+        st.Page("views/metrics_explorer.py", title="Metrics explorer", icon=":material/query_stats:"),
     ]
 )
 

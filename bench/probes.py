@@ -145,7 +145,7 @@ out = []
 for page in {PAGES!r}:
     at = AppTest.from_file("app.py", default_timeout=120)
     at.run()
-    at.switch_page(f"pages/{{page}}.py").run()
+    at.switch_page(f"views/{{page}}.py").run()
     t = time.perf_counter()
     at.run()
     elapsed = time.perf_counter() - t

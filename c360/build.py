@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from c360 import config
+from c360 import build_history, config
 from c360.build_report import read_step
 from c360.dbt_runner import run_dbt
 from c360.publish import (
@@ -103,6 +103,7 @@ def run(target: str, artifacts: Path) -> int:
     """The build steps, the attempt recorded in `build_status.json`; returns the exit status."""
     attempt = BuildAttempt(target)
     attempt.at("load", artifacts)
+    started = time.time()
     try:
         status = _steps(target, artifacts, attempt)
     except Exception as exc:
@@ -115,6 +116,7 @@ def run(target: str, artifacts: Path) -> int:
             discard_postgres_shadow(config.pg_settings().dsn(), dbt_schemas())
     if status != 0 and attempt.status == "running":
         attempt.finish(artifacts, "failed")
+    print(build_history.record(target, artifacts, status, started, time.time()))
     return status
 
 

@@ -63,7 +63,7 @@ def test_every_page_handles_empty_tables(page: str, tmp_path: Path, use_db) -> N
     use_db(path)
     at = open_page(page)
     assert "make build" in infos(at)  # every page says what to run
-    if page in ("pages/overview.py", "pages/customer.py", "pages/segments.py"):
+    if page in ("views/overview.py", "views/customer.py", "views/segments.py"):
         assert "is empty" in infos(at) and "make data" in infos(at)
 
 

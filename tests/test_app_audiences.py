@@ -6,6 +6,7 @@ the partner key and the normalised-email hash are recomputed in Python.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -246,7 +247,7 @@ def test_malformed_definitions_are_refused(raw: dict, demo_db: Path, use_db) -> 
     with pytest.raises(aud.AudienceError):
         aud.Audience.from_dict(raw)
     use_db(demo_db)
-    link = aud.base64.urlsafe_b64encode(json.dumps(raw).encode()).decode()
+    link = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode()
     at = open_page(PAGE, {"audience_def": link})
     assert any("was not restored" in w.value for w in at.warning)
     (everyone,) = sql(demo_db, "select count(*) from marts.customers")[0]
@@ -284,3 +285,21 @@ def test_open_and_delete_a_saved_audience(demo_db: Path, use_db) -> None:
     at.button(key="aud_delete").click().run()
     assert not at.exception
     assert set(store.load()) == {"Champions without Kitchen"}
+
+
+def test_top_pick_condition_equals_rank_one_sql(audience_db: Path, use_db) -> None:
+    """Top recommended category is X: holds exactly the customers whose rank-1 pick is X."""
+    use_db(audience_db)
+    picks = sql(
+        audience_db,
+        "select category, count(*) from marts.next_best_category where rank = 1 group by category "
+        "order by count(*) desc, category",
+    )
+    category, expected = picks[0]
+    (total,) = sql(audience_db, "select count(*) from marts.customers")[0]
+    wh = current_warehouse()
+    chosen = aud.Audience((aud.Group((aud.Condition("top_pick", "in", (category,)),)),))
+    others = aud.Audience((aud.Group((aud.Condition("top_pick", "not_in", (category,)),)),))
+    assert aud.audience_size(wh, chosen)["customers"] == expected > 0
+    assert aud.audience_size(wh, others)["customers"] == total - expected  # no pick counts as "not X"
+    assert aud.decode(aud.encode(chosen)) == chosen

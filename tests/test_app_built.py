@@ -8,6 +8,7 @@ an explorer view round-trips through the URL.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,10 +54,15 @@ def test_profile_spend_equals_sql_on_the_dbt_build(built: Any) -> None:
 
 def test_data_quality_counts_match_run_results(built: Any) -> None:
     results = json.loads((built.target_path / "run_results.json").read_text())["results"]
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
     at = open_page(PAGES[3])
-    for status in ("pass", "warn"):
-        expected = sum(1 for r in results if r["status"] == status)
-        assert [m.value for m in at.metric if m.label == status.capitalize()] == [f"{expected:,}"]
+    for label, statuses in (
+        ("Tests passed", ("pass",)),
+        ("Warnings", ("warn",)),
+        ("Failures", ("fail", "error")),
+    ):
+        expected = sum(1 for r in tests if r["status"] in statuses)
+        assert [m.value for m in at.metric if m.label == label] == [f"{expected:,}"]
 
 
 def explorer_table(at: AppTest) -> Any:
@@ -170,22 +176,56 @@ def test_postgres_profile_and_metric_equal_sql(built_pg: Any) -> None:
     assert got == {r.rfm_segment: float(r.n) for r in expected.itertuples()}
 
 
-def test_failing_row_samples_come_from_the_stored_failures(built: Any) -> None:
+# the raw rows a generic test on a source flags, recomputed in plain SQL (not from stored failures)
+QUARANTINE = {
+    "web.transactions": "quality.quarantined_transactions",
+    "salesforce.contacts": "quality.quarantined_contacts",
+}
+FLAGGED_SQL = {
+    "unique": "select id from {t} where {c} in (select {c} from {t} group by {c} having count(*) > 1)",
+    "relationships": "select id from {t} where {c} is not null and {c} not in (select {f} from {p})",
+    "not_null": "select id from {t} where {c} is null",
+}
+
+
+def test_failing_rows_are_the_source_rows_with_their_quarantine_reason(built: Any) -> None:
+    """Each warning on a raw source lists exactly the rows plain SQL flags, with their source row
+    and the reason the quarantine gave them (the relationships test is on web.transactions)."""
     results = json.loads((built.target_path / "run_results.json").read_text())["results"]
-    problems = {
-        r["unique_id"].split(".")[2]: r["relation_name"].split(".")[-1].strip('"')
+    nodes = json.loads((built.target_path / "manifest.json").read_text())["nodes"]
+    problems = [
+        r["unique_id"]
         for r in results
         if r["status"] in ("warn", "fail") and r["unique_id"].startswith("test.")
-    }
+    ]
     assert problems, "the generated data set carries defects, so some tests must warn"
     at = open_page(PAGES[3])
-    assert sorted(at.selectbox(key="dq_test").options) == sorted(problems)
-    for test, table in problems.items():
-        at.selectbox(key="dq_test").set_value(test).run()
-        (stored,) = built.query(f'select count(*) as n from quality."{table}"')["n"]
-        expected_columns = list(built.query(f'select * from quality."{table}" limit 0').columns)
-        sample = [df.value for df in at.dataframe if list(df.value.columns) == expected_columns]
-        assert len(sample) == 1 and len(sample[0]) == min(20, int(stored))
+    assert len(at.selectbox(key="dq_test").options) == len(problems)  # labels: readable title (status)
+    tests = [df.value for df in at.dataframe if "severity" in df.value.columns][0]
+    for unique_id in problems:
+        node = nodes[unique_id]
+        kwargs = node["test_metadata"]["kwargs"]
+        table = ".".join(re.search(r"source\('(\w+)', '(\w+)'\)", kwargs["model"]).groups())
+        to = re.search(r"(?:source\('(\w+)', '(\w+)'\)|ref\('(\w+)'\))", str(kwargs.get("to")) or "")
+        parent = "" if to is None else (f"{to[1]}.{to[2]}" if to[1] else f"marts.{to[3]}")
+        flagged = FLAGGED_SQL[node["test_metadata"]["name"]].format(
+            t=table, c=node["column_name"], f=kwargs.get("field"), p=parent
+        )
+        held = QUARANTINE[table]
+        expected = built.query(
+            f"select r._source_row_number, q.reason from {table} as r left join {held} as q "
+            "on q._source_file = r._source_file and q._source_row_number = r._source_row_number "
+            f"where r.id in ({flagged}) order by r._source_file, r._source_row_number limit 200"
+        )
+        at.selectbox(key="dq_test").set_value(unique_id).run()
+        shown = [df.value for df in at.dataframe if "quarantine_reason" in df.value.columns]
+        assert len(shown) == 1, unique_id
+        rows = shown[0]
+        assert len(rows) > 0 and list(rows["_source_row_number"]) == list(expected["_source_row_number"])
+        reasons = expected["reason"].fillna("not quarantined")
+        assert [r.split(" (")[0] for r in rows["quarantine_reason"]] == list(reasons), unique_id
+    on = set(tests["model"][tests["status"] == "warn"])
+    assert on == {"web.transactions", "salesforce.contacts"}  # source tests sit on the source they read
 
 
 def test_date_range_limits_the_metric_and_a_reversed_range_is_refused(built: Any) -> None:

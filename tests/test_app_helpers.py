@@ -15,13 +15,13 @@ from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 PAGES = (
-    "pages/overview.py",
-    "pages/customer.py",
-    "pages/segments.py",
-    "pages/data_quality.py",
-    "pages/recommendations.py",
-    "pages/metrics_explorer.py",
-    "pages/audiences.py",
+    "views/overview.py",
+    "views/customer.py",
+    "views/segments.py",
+    "views/data_quality.py",
+    "views/recommendations.py",
+    "views/metrics_explorer.py",
+    "views/audiences.py",
 )
 
 

@@ -38,18 +38,18 @@ def test_no_page_fails_or_echoes_a_huge_url(page: str, demo_db: Path, use_db) ->
     ("page", "query", "expected"),
     [
         (
-            "pages/customer.py",
+            "views/customer.py",
             {"customer_id": LONG_ID},
             ["No customer has the reference", "200,000 characters"],
         ),
         (
-            "pages/audiences.py",
+            "views/audiences.py",
             {"audience": "n" * 20_000},
             ["No saved audience is called", "20,000 characters"],
         ),
-        ("pages/audiences.py", {"audience_def": "A" * 200_000}, ["was not restored", "too long"]),
+        ("views/audiences.py", {"audience_def": "A" * 200_000}, ["was not restored", "too long"]),
         (
-            "pages/metrics_explorer.py",
+            "views/metrics_explorer.py",
             {"metric": ["x" * 5000], "grain": "fortnight", "start": "99999-99-99"},
             ["Parts of this link were ignored", "metric", "5,000 characters", "time grain", "start"],
         ),

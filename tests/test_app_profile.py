@@ -162,3 +162,35 @@ def test_profile_lists_the_saved_audiences_it_belongs_to(profile_db: Path, use_d
     assert "In “Same segment or [link](http://evil.example)”, “Same state”" in shown
     assert "Other segment" not in shown
     assert not [m for m in [*at.markdown, *at.caption] if "](http" in str(m.value)]  # the name is escaped
+
+
+def test_profile_pages_the_transactions_newest_first(demo_db: Path, use_db) -> None:
+    """Page 2 at 5 rows a page holds rows 6-10 of the customer's transactions (plain SQL)."""
+    use_db(demo_db)
+    ((customer_id, n),) = sql(
+        demo_db,
+        "select customer_id, count(*) from marts.transactions group by customer_id "
+        "order by count(*) desc, customer_id limit 1",
+    )
+    assert n > 5, "the busiest customer has more than one page"
+    expected = [
+        t
+        for (t,) in sql(
+            demo_db,
+            "select transaction_id from marts.transactions where customer_id = ? "
+            "order by transaction_at desc, transaction_id",
+            [customer_id],
+        )
+    ]
+    at = open_page(PAGES[1])
+    at.text_input(key="customer_search").input(customer_id).run()
+    at.selectbox(key="customer_pick").select(customer_id).run()
+    at.selectbox(key="tx_page_size").select(5).run()
+    at.number_input(key="tx_page").set_value(2).run()
+    (page,) = [
+        df.value
+        for df in at.dataframe
+        if "item_count" in df.value.columns and "transaction_id" in df.value.columns
+    ]
+    assert list(page["transaction_id"]) == expected[5:10]
+    assert f"Transactions 6-{min(10, n)} of {n:,}, newest first." in texts(at)

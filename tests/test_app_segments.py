@@ -18,7 +18,17 @@ import pandas as pd
 import pytest
 import streamlit as st
 from app_store import write_artifacts, write_duckdb
-from test_app_helpers import PAGES, frame_with, infos, metric, open_page, sql, texts, unescape_markdown
+from test_app_helpers import (
+    PAGES,
+    dollars,
+    frame_with,
+    infos,
+    metric,
+    open_page,
+    sql,
+    texts,
+    unescape_markdown,
+)
 from test_app_support import demo_frames
 
 # ---------- segments ----------
@@ -43,6 +53,10 @@ def test_segment_table_and_heatmap_equal_pandas(demo_db: Path, use_db) -> None:
     )
     shown = at.dataframe[0].value.set_index("rfm_segment")
     assert sorted(shown.index) == sorted(expected.index)
+    recency = expected.pop("average_recency_days")
+    assert shown["average_recency_days"].to_dict() == {  # rounded days; a segment without purchases in words
+        segment: "no purchase yet" if pd.isna(days) else f"{days:,.0f}" for segment, days in recency.items()
+    }
     for column in expected.columns:
         pd.testing.assert_series_equal(
             shown[column].astype(float).sort_index(),
@@ -77,23 +91,33 @@ def test_segments_page_points_to_the_audiences_page(demo_db: Path, use_db) -> No
 def test_data_quality_reads_the_build_artifacts(demo_db: Path, use_db) -> None:
     counts = write_artifacts(use_db(demo_db))
     at = open_page(PAGES[3])
-    for status in ("success", "pass", "warn", "fail"):
-        assert metric(at, status.capitalize()) == str(counts[status])
-    by_model = [
-        df.value for df in at.dataframe if "model" in df.value.columns and "pass" in df.value.columns
-    ][0]
-    assert by_model.set_index("model").loc["customers", "warn"] == 1
-    at.selectbox(key="dq_test").set_value("accepted_values_customers_gender").run()
+    assert metric(at, "Tests passed") == str(counts["pass"])
+    assert metric(at, "Warnings") == str(counts["warn"])
+    assert metric(at, "Failures") == str(counts["fail"])  # not "Fail 0" beside warnings
+    assert any("1 test(s) failed" in w.value for w in at.warning)
+    tests = [df.value for df in at.dataframe if "severity" in df.value.columns][0]
+    assert tests.set_index("title").loc["Accepted values customers gender", "model"] == "customers"
+    at.selectbox(key="dq_test").set_value("test.c360.accepted_values_customers_gender.3c").run()
     assert any(list(df.value.columns) == ["value_field", "n_records"] for df in at.dataframe)
+    at.selectbox(key="dq_test").set_value("test.c360.relationships_transactions_customer_id.4d").run()
+    assert "does not store its failing rows" in infos(at)  # and says where its rows are
     (quarantined,) = sql(
         demo_db,
         "select (select count(*) from quality.quarantined_contacts) + "
         "(select count(*) from quality.quarantined_transactions)",
     )[0]
     assert metric(at, "Quarantined rows") == f"{quarantined:,}"
+    amounts = pd.to_numeric(
+        pd.Series([a for (a,) in sql(demo_db, "select amount from quality.quarantined_transactions")])
+        .astype("string")
+        .str.strip(),
+        errors="coerce",
+    )
+    assert metric(at, "Held in quarantine") == dollars(float(amounts.sum()))
     (conflicts,) = sql(demo_db, "select count(*) from quality.identity_conflicts")[0]
     assert f"{conflicts:,} rows." in texts(at)
     assert "Every raw row is accounted for." in texts(at)
+    assert "No build history yet" in infos(at)
 
 
 def test_recommendations_empty_state_names_the_commands(tmp_path: Path, use_db) -> None:

@@ -8,8 +8,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from test_app_helpers import infos, open_page, point_app_at
+from test_app_helpers import PAGES, infos, open_page, point_app_at
 
+from c360 import config
+from c360.app import ui
 from c360.app.data import Period, is_partial_month, period_window
 from c360.app.metrics import ExplorerState, state_from_params, state_to_params
 from c360.app.pii import mask_email, mask_frame, mask_name
@@ -142,7 +144,7 @@ def test_spark_target_is_refused_with_a_message(monkeypatch: pytest.MonkeyPatch,
     point_app_at(monkeypatch, {"DBT_TARGET": "spark", "DBT_TARGET_PATH": str(tmp_path)})
     with pytest.raises(WarehouseError, match="DBT_TARGET=duckdb"):
         current_warehouse()
-    assert "DuckDB or Postgres" in infos(open_page("pages/overview.py"))
+    assert "DuckDB or Postgres" in infos(open_page("views/overview.py"))
 
 
 def test_a_file_that_is_not_duckdb_gives_guidance(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -152,7 +154,7 @@ def test_a_file_that_is_not_duckdb_gives_guidance(monkeypatch: pytest.MonkeyPatc
         monkeypatch,
         {"DBT_TARGET": "duckdb", "C360_DUCKDB_PATH": str(bogus), "DBT_TARGET_PATH": str(tmp_path)},
     )
-    assert f"Cannot open `{bogus}`" in infos(open_page("pages/segments.py"))
+    assert f"Cannot open `{bogus}`" in infos(open_page("views/segments.py"))
 
 
 def test_audience_export_carries_the_salted_partner_key_and_normalised_email_hash() -> None:
@@ -189,3 +191,37 @@ def test_audience_export_without_a_salt_says_what_to_run(
     csv = audiences.audience_csv(None, audiences.Audience(), reveal=False).decode()  # type: ignore[arg-type]
     assert csv.splitlines()[0] == "error" and "make share" in csv
     assert not (tmp_path / "no_salt_here").exists()  # exporting never creates a salt
+
+
+def test_timestamps_render_as_minutes_utc() -> None:
+    assert ui.utc("2026-12-02T06:27:57.737705Z") == "2026-12-02 06:27 UTC"  # not `...Z UTC`
+    assert ui.utc("2026-12-02T07:27:57+01:00") == "2026-12-02 06:27 UTC"
+    assert ui.utc(None) == "—"
+
+
+def test_csv_writes_whole_number_floats_as_integers() -> None:
+    frame = pd.DataFrame({"orders": [791.0, None, 3.0], "spend": [10.5, 2.0, None], "k": ["a", "b", "c"]})
+    lines = ui.csv_bytes(frame).decode().splitlines()
+    assert lines == ["orders,spend,k", "791,10.5,a", ",2.0,b", "3,,c"]
+
+
+def test_recency_of_a_segment_without_purchases_is_said_in_words() -> None:
+    assert ui.recency_text(float("nan")) == "no purchase yet" and ui.recency_text(None) == "no purchase yet"
+    assert ui.recency_text(12.4) == "12"
+
+
+def test_bubble_labels_of_neighbours_alternate_above_and_below() -> None:
+    x = [40.0, 5.0, 41.0, 300.0, 6.0]
+    positions = ui.label_positions(x)
+    by_x = [positions[i] for i in sorted(range(len(x)), key=x.__getitem__)]
+    assert all(a != b for a, b in zip(by_x, by_x[1:], strict=False))
+    assert set(positions) == {"top center", "bottom center"}
+
+
+def test_no_pages_folder_beside_the_app() -> None:
+    """Streamlit auto-discovers `pages/` beside the main script and lists its files in the sidebar
+    of a page opened by URL; the page modules live in `views/`."""
+    assert not (config.REPO_ROOT / "pages").exists()
+    assert sorted(p.name for p in (config.REPO_ROOT / "views").glob("*.py")) == sorted(
+        Path(p).name for p in PAGES
+    )

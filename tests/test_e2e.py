@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,10 +18,12 @@ import pandas as pd
 import pytest
 from app_store import served_app, system_chromium
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_app_helpers import APP_TEST_SALT, expected_ref
 
-from c360 import config
+from c360 import build_history, config
+from c360 import warehouse as c360_warehouse
 from c360.app import audiences as aud
 from c360.dbt_runner import run_dbt
 
@@ -43,13 +46,20 @@ def app_url(duckdb_warehouse_generated: Any, tmp_path_factory: pytest.TempPathFa
         check=False,
         env={**wh.env, "DBT_TARGET_PATH": str(target)},
     )
+    app_data = tmp_path_factory.mktemp("e2e_app_data")
+    quarantine = c360_warehouse.Warehouse.from_env(wh.env)
+    for status in (0, 0):  # two builds' summaries, as `make build` appends them
+        build_history.append(
+            build_history.summarise("duckdb", target, status, 0.0, time.time(), quarantine),
+            app_data / build_history.HISTORY_FILE,
+        )
     env = {
         **os.environ,
         **wh.env,
         "DBT_TARGET_PATH": str(target),
         "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "full",
         "C360_SHARE_SALT": APP_TEST_SALT,  # the app's id surrogates derive from it
-        "C360_APP_DATA_DIR": str(tmp_path_factory.mktemp("e2e_app_data")),
+        "C360_APP_DATA_DIR": str(app_data),
     }
     env.pop("C360_SHOW_PII", None)
     with served_app(env, tmp_path_factory.mktemp("e2e_log") / "streamlit.log") as url:
@@ -93,6 +103,25 @@ def check_and_shoot(tab: Page, name: str) -> None:
         with Image.open(shot) as image:
             image.convert("RGB").quantize(colors=256).save(small, optimize=True)
         assert small.stat().st_size < MAX_DOC_BYTES, f"{small} is {small.stat().st_size} bytes"
+
+
+def pick_option(tab: Page, box: Locator, option: str) -> None:
+    """Open a selectbox and pick `option` (a selectbox's value is not its inner text); the click
+    that opens the list is retried when a rerun swallowed it."""
+    for _ in range(3):
+        box.scroll_into_view_if_needed()
+        box.locator("button").first.click()  # the chevron opens the list (a click on the text does not)
+        choice = tab.get_by_role("option", name=option)
+        try:
+            choice.wait_for(timeout=10_000)
+        except PlaywrightTimeout:
+            tab.keyboard.press("Escape")
+            settle(tab)
+            continue
+        choice.click()
+        return
+    tab.screenshot(path=str(ARTIFACTS / "pick_option_failed.png"))
+    raise AssertionError(f"option {option!r} never appeared")
 
 
 def metric_value(tab: Page, label: str) -> str:
@@ -177,10 +206,42 @@ def test_audience_restored_from_url_and_salted_csv_download(
     assert set(exported["rfm_segment"]) == {"Champions"}
 
 
-def test_data_quality(page: Page, app_url: str) -> None:
+PAGE_TITLES = [
+    "Overview",
+    "Customer profile",
+    "Segments",
+    "Audiences",
+    "Data quality",
+    "Recommendations",
+    "Metrics explorer",
+]
+
+
+def test_data_quality_failing_test_rows_and_build_history(
+    page: Page, app_url: str, duckdb_warehouse_generated: Any
+) -> None:
+    """Open the relationships warning on web.transactions: its flagged rows (count = SQL); the
+    build history lists both recorded builds. Opened by URL in a fresh session, the sidebar lists
+    the seven pages only (no auto-discovered file list)."""
+    (flagged,) = duckdb_warehouse_generated.query(
+        "select count(*) as n from web.transactions where contact_id is not null "
+        "and contact_id not in (select id from salesforce.contacts where id is not null)"
+    )["n"]
     page.goto(f"{app_url}/data_quality")
     page.get_by_text("Last dbt build").wait_for()
-    page.get_by_text("Source freshness").wait_for()
+    settle(page)
+    nav = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
+    assert [n.strip().splitlines()[-1] for n in nav] == PAGE_TITLES  # (the icon name comes first)
+    assert metric_value(page, "Warnings") and metric_value(page, "Failures") == "0"
+    pick_option(
+        page,
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Test").first,
+        "web.transactions.contact_id exists in salesforce.contacts.id (warn)",
+    )
+    settle(page)
+    page.get_by_text(f"{int(flagged):,} source row(s) flagged").wait_for()
+    page.get_by_text("Build history").wait_for()
+    page.get_by_text("2 build(s) recorded").wait_for()
     check_and_shoot(page, "4_data_quality")
 
 

@@ -8,14 +8,15 @@ build shows at once); the raw JSON, which can be megabytes, is never kept.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from c360 import config
-from c360.app.ui import AppDataError, md_escape
+from c360 import build_history, config
+from c360.app.ui import AppDataError, md_escape, utc
 from c360.publish import MARKER_SCHEMA, MARKER_TABLE, pid_alive, read_attempt
 from c360.warehouse import Warehouse, WarehouseError, query
 
@@ -23,12 +24,27 @@ RESULT_COLUMNS = (
     "unique_id",
     "resource_type",
     "name",
+    "title",
+    "description",
+    "severity",
+    "test_type",
+    "column",
     "model",
     "status",
     "failures",
     "execution_time",
     "relation_name",
     "message",
+)
+HISTORY_COLUMNS = (
+    "finished_at",
+    "status",
+    "target",
+    "tests_passed",
+    "warnings",
+    "failures",
+    "quarantined_rows",
+    "build_seconds",
 )
 FRESHNESS_COLUMNS = (
     "source",
@@ -59,37 +75,108 @@ def _read(path: str) -> dict[str, Any]:
         raise AppDataError(f"Cannot read `{path}` ({exc}). Run `make build` to write it again.") from exc
 
 
+_CALL = re.compile(r"(source|ref)\(\s*'([^']+)'(?:\s*,\s*'([^']+)')?\s*\)")
+
+
+def _relation(text: object) -> str:
+    """`source('web', 'transactions')` -> `web.transactions`; `ref('customers')` -> `customers`; else ""."""
+    found = _CALL.search(str(text or ""))
+    if not found:
+        return ""
+    kind, first, second = found.groups()
+    return f"{first}.{second}" if kind == "source" and second else (second or first)
+
+
+def describe_test(test_type: str, kwargs: dict[str, Any], tested: str, column: str) -> tuple[str, str]:
+    """A readable name and description of a generic test from its manifest metadata."""
+    where = f"{tested}.{column}" if column else tested
+    if test_type == "unique":
+        return f"{where} is unique", f"No two rows of {tested} have the same {column}."
+    if test_type == "not_null":
+        return f"{where} is never empty", f"Every row of {tested} has a {column}."
+    if test_type == "accepted_values":
+        values = ", ".join(str(v) for v in kwargs.get("values") or [])
+        return f"{where} is one of the accepted values", f"{column} in {tested} is one of: {values}."
+    if test_type == "relationships":
+        parent, field = _relation(kwargs.get("to")), kwargs.get("field", "")
+        return (
+            f"{where} exists in {parent}.{field}",
+            f"Every {column} in {tested} is found as {field} in {parent}.",
+        )
+    words = test_type.removeprefix("c360_").replace("_", " ")
+    return f"{where}: {words}", f"Generic test `{test_type}` on {where}."
+
+
 @st.cache_data(ttl=60, show_spinner=False)
-def _tested_models(path: str, mtime: float) -> dict[str, str]:
-    """test unique_id -> name of the model/seed/source it tests (from manifest.json)."""
+def _test_catalog(path: str, mtime: float) -> dict[str, dict[str, str]]:
+    """test unique_id -> {tested, column, test_type, title, description, severity} (manifest.json).
+
+    `tested` is the model/seed name or `schema.table` of a source: the relation the test reads
+    (the relationships test on `web.transactions` is on `web.transactions`, not on its parent).
+    """
     if not mtime:
         return {}
-    tested: dict[str, str] = {}
+    catalog: dict[str, dict[str, str]] = {}
     for unique_id, node in _read(path).get("nodes", {}).items():
         if not unique_id.startswith("test."):
             continue
-        parent = node.get("attached_node") or next(iter(node.get("depends_on", {}).get("nodes", [])), None)
-        if parent:
-            tested[unique_id] = parent.split(".")[-1]
-    return tested
+        meta = node.get("test_metadata") or {}
+        kwargs = meta.get("kwargs") or {}
+        parents = node.get("depends_on", {}).get("nodes", [])
+        tested = _relation(kwargs.get("model"))
+        if not tested and not meta and len(parents) > 1:  # a singular test reads several relations
+            tested = ", ".join(
+                sorted(
+                    {
+                        ".".join(p.split(".")[2:]) if p.startswith("source.") else p.split(".")[-1]
+                        for p in parents
+                    }
+                )
+            )
+        if not tested:
+            parent = node.get("attached_node") or next(iter(parents), "")
+            is_source = parent.startswith("source.")
+            tested = ".".join(parent.split(".")[2:]) if is_source else parent.split(".")[-1]
+        column = str(node.get("column_name") or kwargs.get("column_name") or "")
+        if meta.get("name"):
+            title, description = describe_test(str(meta["name"]), kwargs, tested, column)
+        else:
+            title = str(node.get("name") or unique_id.split(".")[2]).replace("_", " ").capitalize()
+            file = node.get("original_file_path", "")
+            description = f"Singular test `{file}`: returns the rows that break its rule."
+        catalog[unique_id] = {
+            "tested": tested,
+            "column": column,
+            "test_type": str(meta.get("name") or "singular"),
+            "title": title,
+            "description": str(node.get("description") or "").strip() or description,
+            "severity": str((node.get("config") or {}).get("severity") or "error").lower(),
+        }
+    return catalog
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def _run_results(path: str, mtime: float, manifest: tuple[str, float]) -> tuple[pd.DataFrame, str | None]:
     data = _read(path)
-    tested = _tested_models(*manifest)
+    catalog = _test_catalog(*manifest)
     rows = []
     for result in data.get("results", []):
         unique_id = str(result.get("unique_id", ""))
         parts = unique_id.split(".")
         resource_type = parts[0] if parts else ""
         name = parts[2] if len(parts) > 2 else unique_id
+        test = catalog.get(unique_id, {})
         rows.append(
             {
                 "unique_id": unique_id,
                 "resource_type": resource_type,
                 "name": name,
-                "model": tested.get(unique_id, "") if resource_type == "test" else name,
+                "title": test.get("title", name),
+                "description": test.get("description", ""),
+                "severity": test.get("severity", ""),
+                "test_type": test.get("test_type", ""),
+                "column": test.get("column", ""),
+                "model": test.get("tested", "") if resource_type == "test" else name,
                 "status": str(result.get("status", "")),
                 "failures": result.get("failures"),
                 "execution_time": float(result.get("execution_time") or 0.0),
@@ -185,3 +272,51 @@ def last_build_notice(wh: Warehouse | None) -> str | None:
         f"The last build failed at {md_escape(attempt.get('step', 'an unknown step'))}{stopped}; "
         f"{showing}; run `make build`."
     )
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _build_history(path: str, mtime: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    rows, skipped = build_history.read_history(Path(path))
+    builds, freshness = [], []
+    for row in rows:
+        tests = row.get("tests") or {}
+        quarantine = row.get("quarantine") or {}
+        finished = row.get("finished_at")
+        builds.append(
+            {
+                "finished_at": utc(finished),
+                "status": row.get("status"),
+                "target": row.get("target"),
+                "tests_passed": int(tests.get("pass", 0)),
+                "warnings": int(tests.get("warn", 0)),
+                "failures": int(tests.get("fail", 0)) + int(tests.get("error", 0)),
+                "quarantined_rows": sum(int(n) for reasons in quarantine.values() for n in reasons.values()),
+                "build_seconds": row.get("build_seconds"),
+            }
+        )
+        for source, fresh in (row.get("freshness") or {}).items():
+            freshness.append(
+                {
+                    "finished_at": utc(finished),
+                    "source": source,
+                    "status": fresh.get("status"),
+                    "age_hours": fresh.get("age_hours"),
+                }
+            )
+    return (
+        pd.DataFrame(builds, columns=list(HISTORY_COLUMNS)),
+        pd.DataFrame(freshness, columns=["finished_at", "source", "status", "age_hours"]),
+        skipped,
+    )
+
+
+def build_history_frames() -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Every recorded build (oldest first), freshness per source per build, unreadable lines skipped.
+
+    Read from `build_history.jsonl` in the app's own directory (`c360.build_history`).
+    """
+    path = build_history.history_path()
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    if not mtime:
+        return pd.DataFrame(columns=list(HISTORY_COLUMNS)), pd.DataFrame(), 0
+    return _build_history(str(path), mtime)

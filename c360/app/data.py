@@ -182,6 +182,25 @@ def customer_transactions(wh: Warehouse, customer_id: str, limit: int = 2000) ->
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def customer_transactions_page(
+    wh: Warehouse, customer_id: str, page: int, size: int
+) -> tuple[int, pd.DataFrame]:
+    """The customer's number of transactions and one page (1-based) of them, newest first."""
+    total = query(wh, "select count(*) as n from marts.transactions where customer_id = ?", (customer_id,))
+    return int(total["n"].iloc[0]), query(
+        wh,
+        """
+        select transaction_id, transaction_at, amount, item_count, category
+        from marts.transactions
+        where customer_id = ?
+        order by transaction_at desc, transaction_id
+        limit ? offset ?
+        """,
+        (customer_id, int(size), (max(int(page), 1) - 1) * int(size)),
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def customer_category_mix(wh: Warehouse, customer_id: str) -> pd.DataFrame:
     """Spend and orders per category for one customer."""
     return query(

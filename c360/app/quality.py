@@ -1,4 +1,9 @@
-"""Cached queries behind the Data quality and Recommendations pages."""
+"""Cached queries behind the Data quality and Recommendations pages.
+
+A failing test's rows: a test on a raw source (`web.transactions`, `salesforce.contacts`) is
+traced back to the source rows it flagged (id, amount, source file and row) and the quarantine
+reason each row got; a test on a model shows the failing rows it stored in schema `quality`.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,20 @@ def quarantine_counts(wh: Warehouse) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def quarantine_impact(wh: Warehouse) -> pd.DataFrame:
+    """Per source and reason: quarantined rows and the dollars they hold (transactions' amounts
+    that read as numbers; an amount that does not parse counts as a row without dollars)."""
+    counts = quarantine_counts(wh)
+    held = query(wh, "select reason, amount from quality.quarantined_transactions")
+    held["dollars"] = pd.to_numeric(held["amount"].astype("string").str.strip(), errors="coerce")
+    dollars = held.groupby("reason")["dollars"].sum(min_count=1).rename("held_amount").reset_index()
+    dollars["source"] = "transactions"
+    out = counts.merge(dollars, on=["source", "reason"], how="left")
+    out["held_amount"] = out["held_amount"].astype("float64")
+    return out.sort_values(["source", "quarantined_rows"], ascending=[True, False], ignore_index=True)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def row_conservation(wh: Warehouse) -> pd.DataFrame:
     """raw = clean + quarantined + collapsed duplicates, per source."""
     return query(wh, "select * from quality.row_conservation order by source")
@@ -72,6 +91,65 @@ def stored_failures(wh: Warehouse, table: str) -> pd.DataFrame:
             "Run `make build` to refresh them."
         )
     return query(wh, f"select * from quality.{quote_identifier(table)} limit ?", (SAMPLE_ROWS,))
+
+
+# raw source -> (its quarantine table, the columns shown for a flagged row; no PII beyond ids)
+SOURCE_ROWS = {
+    "web.transactions": (
+        "quarantined_transactions",
+        ("id", "contact_id", "transaction_date", "amount", "category", "_source_file", "_source_row_number"),
+    ),
+    "salesforce.contacts": ("quarantined_contacts", ("id", "_source_file", "_source_row_number")),
+}
+
+
+def _stored_columns(wh: Warehouse, table: str) -> list[str]:
+    return list(query(wh, f"select * from quality.{quote_identifier(table)} limit 0").columns)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def source_failing_rows(
+    wh: Warehouse, source: str, column: str, test_type: str, stored: str | None
+) -> tuple[int, pd.DataFrame]:
+    """The raw `source` rows a test on `source.column` flagged, with the quarantine reason each got.
+
+    `not_null`: rows whose column is empty; other tests: rows whose column holds a value the test
+    stored as failing (first column of its stored-failures table `quality.<stored>`). Returns the
+    number of flagged rows and the first `LIST_ROWS` of them in source row order.
+    """
+    if source not in SOURCE_ROWS:
+        raise ValueError(f"not a raw source: {source}")
+    quarantine, shown = SOURCE_ROWS[source]
+    raw_columns = list(query(wh, f"select * from {source} limit 0").columns)
+    if column not in raw_columns:
+        raise AppDataError(f"`{source}` has no column `{column}`. Run `make build` to refresh the artifacts.")
+    col = f"r.{quote_identifier(column)}"
+    if test_type == "not_null":
+        condition = f"{col} is null"
+    else:
+        if not stored or stored not in quality_tables(wh):
+            raise AppDataError(f"No stored failures table `quality.{stored}`. Run `make build`.")
+        key = quote_identifier(_stored_columns(wh, stored)[0])
+        condition = f"{col} in (select {key} from quality.{quote_identifier(stored)})"
+    base = f"""
+        from {source} as r
+        left join quality.{quarantine} as q
+            on q._source_file = r._source_file and q._source_row_number = r._source_row_number
+        where {condition}
+    """
+    total = query(wh, f"select count(*) as n {base}")
+    picked = ", ".join(f"r.{quote_identifier(c)}" for c in shown)
+    rows = query(
+        wh,
+        f"select {picked}, q.reason as quarantine_reason {base} "
+        "order by r._source_file, r._source_row_number limit ?",
+        (LIST_ROWS,),
+    )
+    kept = "not quarantined (a duplicate: see Row conservation / Identity conflicts)"
+    rows["quarantine_reason"] = rows["quarantine_reason"].fillna(
+        kept if test_type == "unique" else "not quarantined"
+    )
+    return int(total["n"].iloc[0]), rows
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

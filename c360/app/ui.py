@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 
+import pandas as pd
 import streamlit as st
 
 from c360.app.charts import category_colour_map
@@ -106,6 +107,44 @@ def money_short(value: float | None) -> str:
 def count(value: float | None) -> str:
     """`1234` -> `1,234`."""
     return "—" if value is None or value != value else f"{int(value):,}"
+
+
+def utc(value: object) -> str:
+    """An ISO timestamp as `2025-06-30 11:07 UTC` (naive values are UTC already); None -> an em dash."""
+    if value is None or value != value:
+        return "—"
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp
+    return f"{stamp:%Y-%m-%d %H:%M} UTC"
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """`frame` as UTF-8 CSV where a float column holding whole numbers only (a count that became
+    float because of a missing value) is written as integers: `791`, not `791.0`."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_float_dtype(values) and values.dropna().mod(1).eq(0).all():
+            out[column] = values.astype("Int64")
+    return out.to_csv(index=False).encode("utf-8")
+
+
+def recency_text(days: object) -> str:
+    """Average days since the last purchase as text: `12`, or `no purchase yet` when there is none."""
+    if days is None or days != days:
+        return "no purchase yet"
+    return f"{float(days):,.0f}"
+
+
+def label_positions(x: Iterable[float]) -> list[str]:
+    """Text positions for bubble labels: neighbours along x alternate above / below their bubble, so
+    segments with close recency do not print their names on top of each other."""
+    values = list(x)
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    positions = [""] * len(values)
+    for rank, index in enumerate(order):
+        positions[index] = "top center" if rank % 2 == 0 else "bottom center"
+    return positions
 
 
 def pct_change(current: float | None, previous: float | None) -> str | None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import plotly.express as px
 import streamlit as st
 
+from c360.app import audiences as aud
 from c360.app import data as app_data
 from c360.app import quality as app_quality
 from c360.app import search as app_search
 from c360.app.pii import match_label, ref_key, show_pii
-from c360.app.ui import guarded, md_escape, warehouse
+from c360.app.ui import guarded, md_escape, money, warehouse
 
 
 def customer_lookup() -> None:
@@ -119,6 +122,37 @@ def spread_block() -> None:
     )
     figure.update_layout(height=360)
     st.plotly_chart(figure, width="stretch")
+    top_pick_audience(list(spread["category"]))
+
+
+def top_pick_audience(categories: list[str]) -> None:
+    """Customers whose top pick is X, as an audience: its size, a link to the Audiences page, the CSV."""
+    if not categories:
+        return
+    picked = st.selectbox("Customers whose top pick is", categories, key="recs_top_pick")
+    if not picked:
+        return
+    wh = warehouse()
+    audience = aud.Audience((aud.Group((aud.Condition("top_pick", "in", (picked,)),)),))
+    size = aud.audience_size(wh, audience)
+    text = f"{size['customers']:,} customers, {money(size['spend'])} lifetime spend ({audience.describe()})"
+    st.caption(md_escape(text))
+    left, right = st.columns(2)
+    left.page_link(
+        "views/audiences.py",
+        label="Open as an audience",
+        icon=":material/groups:",
+        query_params={"audience_def": aud.encode(audience)},
+    )
+    right.download_button(
+        "Download top-pick audience CSV",
+        data=partial(aud.audience_csv, wh, audience, show_pii()),
+        file_name=f"top_pick_{picked.lower().replace(' ', '_')}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        disabled=size["customers"] == 0,
+        on_click="ignore",
+    )
 
 
 def affinity_block() -> None:

@@ -193,6 +193,29 @@ def audience_membership(customer_id: str) -> None:
     )
 
 
+PAGE_SIZES = (5, 10, 25, 100)
+
+
+def transactions_table(customer_id: str) -> None:
+    """The customer's transactions, newest first, a chosen number (`PAGE_SIZES`) per page."""
+    st.markdown("#### Transactions")
+    wh = warehouse()
+    orders, _ = app_data.customer_transactions_page(wh, customer_id, 1, 0)
+    if not orders:
+        st.caption("No transactions.")
+        return
+    left, right = st.columns(2)
+    size = int(right.selectbox("Rows per page", PAGE_SIZES, index=2, key="tx_page_size"))
+    pages = max(1, -(-orders // size))
+    page = int(left.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key="tx_page"))
+    _, rows = app_data.customer_transactions_page(wh, customer_id, page, size)
+    first = (page - 1) * size + 1
+    st.caption(f"Transactions {first:,}-{first + len(rows) - 1:,} of {orders:,}, newest first.")
+    st.dataframe(
+        rows, hide_index=True, column_config={"amount": st.column_config.NumberColumn(format="dollar")}
+    )
+
+
 def render() -> None:
     """The page body."""
     st.title("Customer profile")
@@ -260,6 +283,7 @@ def render() -> None:
     with right:
         quality_flags(profile, found, reveal, key)
         audience_membership(str(profile["customer_id"]))
+    transactions_table(customer_id)
 
 
 guarded(render)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from types import MappingProxyType
 
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -13,18 +12,9 @@ from c360.app import artifacts as app_artifacts
 from c360.app import data as app_data
 from c360.app import metrics as app_metrics
 from c360.app.charts import legend_below, top_with_other
-from c360.app.ui import category_colours, count, guarded, money, money_short, pct_change, warehouse
+from c360.app.ui import category_colours, count, guarded, money, money_short, pct_change, utc, warehouse
 
 STATUS_COLOURS = MappingProxyType({"pass": "green", "warn": "orange", "error": "red", "runtime error": "red"})
-
-
-def utc(value: object) -> str:
-    """An ISO timestamp as `2025-06-30 11:07 UTC` (naive values are UTC already)."""
-    if value is None or value != value:
-        return "—"
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp
-    return f"{stamp:%Y-%m-%d %H:%M} UTC"
 
 
 def freshness_badge() -> None:

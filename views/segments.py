@@ -8,7 +8,7 @@ import streamlit as st
 from c360.app import data as app_data
 from c360.app import metrics as app_metrics
 from c360.app.charts import heatmap_height
-from c360.app.ui import guarded, warehouse
+from c360.app.ui import guarded, label_positions, recency_text, warehouse
 
 
 def segment_overview() -> None:
@@ -35,8 +35,9 @@ def segment_overview() -> None:
         )
         st.plotly_chart(figure, width="stretch")
     with right:
+        bought = summary.dropna(subset=["average_recency_days"])
         figure = px.scatter(
-            summary.dropna(subset=["average_recency_days"]),
+            bought,
             x="average_recency_days",
             y="average_spend",
             size="customers",
@@ -45,18 +46,26 @@ def segment_overview() -> None:
             labels={"average_recency_days": "Avg days since last purchase", "average_spend": "Avg spend ($)"},
             title="Spend and recency per segment (bubble = customers)",
         )
-        figure.update_traces(textposition="top center")
-        figure.update_layout(showlegend=False)
+        # one trace per segment (colour): each gets its own label position; labels may leave the axes
+        positions = dict(
+            zip(bought["rfm_segment"], label_positions(bought["average_recency_days"]), strict=True)
+        )
+        figure.for_each_trace(
+            lambda t: t.update(textposition=positions.get(t.name, "top center"), cliponaxis=False)
+        )
+        figure.update_layout(showlegend=False, margin={"t": 60, "b": 40, "l": 40, "r": 40})
         st.plotly_chart(figure, width="stretch")
+    shown = summary.drop(columns=["sort_order"])
+    shown["average_recency_days"] = shown["average_recency_days"].map(recency_text)
     st.dataframe(
-        summary.drop(columns=["sort_order"]),
+        shown,
         hide_index=True,
         column_config={
             "rfm_segment": st.column_config.TextColumn("Segment"),
             "customers": st.column_config.NumberColumn("Customers", format="localized"),
             "total_spend": st.column_config.NumberColumn("Total spend", format="dollar"),
             "average_spend": st.column_config.NumberColumn("Average spend", format="dollar"),
-            "average_recency_days": st.column_config.NumberColumn("Avg recency (days)", format="%.0f"),
+            "average_recency_days": st.column_config.TextColumn("Avg recency (days)"),
             "description": st.column_config.TextColumn("Meaning", width="large"),
             "recommended_action": st.column_config.TextColumn("Recommended action", width="medium"),
         },
@@ -104,7 +113,7 @@ def render() -> None:
     guarded(segment_overview)  # a missing semantic manifest stops only the metrics, not the link below
     guarded(segment_trend_chart)  # a warehouse built before marts.customer_monthly_states: a message
     st.page_link(
-        "pages/audiences.py",
+        "views/audiences.py",
         label="Build, save and export audiences on the Audiences page",
         icon=":material/groups:",
     )

@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from c360.app import metrics as app_metrics
-from c360.app.ui import guarded, md_escape, md_quote, warehouse
+from c360.app.ui import csv_bytes, guarded, md_escape, md_quote, warehouse
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -238,7 +238,7 @@ def render() -> None:
     left, right = st.columns([1, 3])
     left.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode("utf-8"),
+        csv_bytes(frame),
         file_name="metrics.csv",
         mime="text/csv",
         icon=":material/download:",
