@@ -33,7 +33,8 @@ NICKNAMES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Steven", ("Steve",)), ("Stephen", ("Steve",)), ("Edward", ("Ed", "Eddie")), ("Peter", ("Pete",)),
     ("David", ("Dave",)), ("Gregory", ("Greg",)), ("Jeffrey", ("Jeff",)), ("Kenneth", ("Ken",)),
     ("Ronald", ("Ron",)), ("Donald", ("Don",)), ("Lachlan", ("Lachie",)), ("Patrick", ("Pat",)),
-    ("Elizabeth", ("Liz", "Beth", "Lizzie")), ("Jennifer", ("Jen", "Jenny")), ("Katherine", ("Kate", "Kathy")),
+    ("Elizabeth", ("Liz", "Beth", "Lizzie")), ("Jennifer", ("Jen", "Jenny")),
+    ("Katherine", ("Kate", "Kathy")),
     ("Catherine", ("Cathy", "Kate")), ("Margaret", ("Maggie", "Peggy")), ("Rebecca", ("Becky", "Bec")),
     ("Jessica", ("Jess",)), ("Samantha", ("Sam",)), ("Victoria", ("Vicky", "Tori")),
     ("Alexandra", ("Alex",)), ("Christine", ("Chris",)), ("Patricia", ("Pat", "Trish")),
@@ -104,7 +105,9 @@ def alias_username(style: int, original: str, first: str, last: str, digits: int
     return f"{first}.{last}" if digits % 2 else f"{first[:1]}{last}{digits:02d}"
 
 
-def alias_purchases(rng: np.random.Generator, customer: np.ndarray, alias_of_person: np.ndarray) -> np.ndarray:
+def alias_purchases(
+    rng: np.random.Generator, customer: np.ndarray, alias_of_person: np.ndarray
+) -> np.ndarray:
     """Per purchase, the person index whose id the row shows: the alias for about 40 % of the
     purchases of a person who has one (`alias_of_person[p]` = alias index or -1), else the buyer."""
     alias = alias_of_person[customer]

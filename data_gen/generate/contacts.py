@@ -172,9 +172,8 @@ def _with_aliases(
             index[name] = len(names)
             names.append(name)
     alias_first = np.array([index[name] for name in draw.first], dtype=np.int64)
-    alias_last = np.where(
-        draw.new_surname, (last_code[src] + rng.integers(1, len(pools.last), k)) % len(pools.last), last_code[src]
-    )
+    other_last = (last_code[src] + rng.integers(1, len(pools.last), k)) % len(pools.last)
+    alias_last = np.where(draw.new_surname, other_last, last_code[src])
     digits = rng.integers(1, 100, k)
     originals = username.take(pa.array(src)).to_pylist()
     alias_user = [

@@ -11,7 +11,7 @@ or fewer when not enough rows qualify (stale rows must predate the old load).
 | contacts | `duplicate_contact` | 0.003 | exact copy of a clean row (the later row is counted) |
 | contacts | `contact_missing_value` | 0.005 | one of `gender, birthdate, address, mail` empty |
 | contacts | `contact_stale_batch` | 0.01 | `_loaded_at_utc` of an old load, 3-10 days earlier |
-| contacts | `same_person_new_id` | 0.0 (`heavy` 0.05) | a second contact of a person under a new id, with variations (`aliases.py`) |
+| contacts | `same_person_new_id` | 0.0 | second contact of a person, new id, variations (`aliases.py`) |
 | transactions | `duplicate_transaction` | 0.003 | exact copy of a clean row (the later row is counted) |
 | transactions | `orphan_contact_id` | 0.002 | buyer's id with one char substituted/deleted/transposed |
 | transactions | `unknown_category` | 0.002 | category outside the seven, e.g. `Garden`, `Boks` |
