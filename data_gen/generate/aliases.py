@@ -7,7 +7,8 @@ alias row carries a fresh uuid and realistic variations of the person's record:
   same name; surname changed (another surname from the pool) for some;
 - email: the same address, the local part without or with a dot (`jane.doe@` / `janedoe@`),
   with digits appended, or built from the new name; sometimes another provider;
-- address: a new one (a move) for about half;
+- address: a new one (a move) for about half (never with a new surname and a new email local
+  part at once: such a record is another person to anyone);
 - birthdate: typed day-first (day and month swapped, when both are at most 12) for some.
 
 Gender stays. About 40 % of the person's purchases then carry the alias id
@@ -83,13 +84,19 @@ def draw_aliases(
     swap = day_first & (day <= 12) & (day != month)
     months = ((year - 1970) * 12 + np.where(swap, day, month) - 1).astype("datetime64[M]")
     swapped = months.astype("datetime64[D]").astype(np.int64) + np.where(swap, month, day) - 1
+    new_surname = rng.random(k) < 0.25
+    email_style = rng.choice(4, size=k, p=[0.2, 0.3, 0.25, 0.25])
+    new_address = rng.random(k) < 0.5
+    # a person rarely changes surname, email and address at once: then the email keeps its
+    # local part (same address or the dot toggled)
+    email_style = np.where(new_surname & new_address & (email_style >= 2), email_style - 2, email_style)
     return AliasDraw(
         source=source,
         first=first,
-        new_surname=rng.random(k) < 0.25,
-        email_style=rng.choice(4, size=k, p=[0.2, 0.3, 0.25, 0.25]),
+        new_surname=new_surname,
+        email_style=email_style,
         new_domain=rng.random(k) < 0.3,
-        new_address=rng.random(k) < 0.5,
+        new_address=new_address,
         birth_day=np.where(swap, swapped, birth_day),
     )
 
