@@ -24,6 +24,13 @@ validated as (
 
 ),
 
+-- every member id of a person rolls up to the person key (identity step, docs/identity.md)
+clusters as (
+
+    select * from {{ ref('stg_identity__contact_clusters') }}
+
+),
+
 {% if is_incremental() %}
 watermark as (
 
@@ -40,7 +47,11 @@ final as (
         transaction_id,
         -- the order a line belongs to; without an order_id each transaction is its own order
         coalesce(order_id, transaction_id) as order_id,
-        contact_id as customer_id,
+        {%- if var('identity_resolution', true) %}
+        coalesce(clusters.person_id, validated.contact_id) as customer_id,
+        {%- else %}
+        validated.contact_id as customer_id,
+        {%- endif %}
         transaction_at,
         cast(transaction_at as date) as transaction_date,
         amount,
@@ -50,9 +61,11 @@ final as (
         loaded_at
 
     from validated
+    left join clusters
+        on validated.contact_id = clusters.contact_id
     {% if is_incremental() %}
-    where loaded_at >= (select reload_from from watermark)
-        or contact_loaded_at >= (select reload_from from watermark)
+    where validated.loaded_at >= (select reload_from from watermark)
+        or validated.contact_loaded_at >= (select reload_from from watermark)
     {% endif %}
 
 )
