@@ -1,4 +1,5 @@
--- One row per customer (a person: one or more clean contact records, int_contacts_resolved): profile, purchase summary, spend per category (one
+-- One row per customer (a person: one or more clean contact records, int_contacts_resolved):
+-- profile, purchase summary, spend per category (one
 -- column per row of the product_categories seed), RFM scores and segment. Time-relative
 -- columns (age, days_since_last_purchase, recency) are computed as of var('as_of_date'),
 -- default: the latest valid transaction date (today when there is none).

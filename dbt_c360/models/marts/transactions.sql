@@ -44,21 +44,21 @@ final as (
 
     -- noqa: ST06 is for the contract's column order (transaction_id, order_id, ...)
     select  -- noqa: ST06
-        transaction_id,
+        validated.transaction_id,
         -- the order a line belongs to; without an order_id each transaction is its own order
-        coalesce(order_id, transaction_id) as order_id,
+        coalesce(validated.order_id, validated.transaction_id) as order_id,
         {%- if var('identity_resolution', true) %}
         coalesce(clusters.person_id, validated.contact_id) as customer_id,
         {%- else %}
         validated.contact_id as customer_id,
         {%- endif %}
-        transaction_at,
-        cast(transaction_at as date) as transaction_date,
-        amount,
-        item_count,
-        category,
-        category_slug,
-        loaded_at
+        validated.transaction_at,
+        cast(validated.transaction_at as date) as transaction_date,
+        validated.amount,
+        validated.item_count,
+        validated.category,
+        validated.category_slug,
+        validated.loaded_at
 
     from validated
     left join clusters

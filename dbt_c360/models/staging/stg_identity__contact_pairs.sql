@@ -2,7 +2,6 @@
 -- probability, whether they were accepted as one person and by which rule, and one agreement
 -- level per field (-1 missing, 0 disagree, higher = closer; agreeing_fields = exact agreements).
 {%- set pairs = source('identity', 'contact_pairs') %}
-{%- set fields = ['first_name', 'surname', 'email', 'birth_date', 'address', 'gender'] %}
 
 with
 
@@ -23,9 +22,12 @@ source as (
         cast(null as {{ dbt.type_boolean() }}) as is_match,
         cast(null as {{ dbt.type_string() }}) as matched_by,
         cast(null as {{ dbt.type_string() }}) as agreeing_fields,
-        {%- for field in fields %}
-        cast(null as {{ dbt.type_int() }}) as {{ field }}_level{{ ',' if not loop.last }}
-        {%- endfor %}
+        cast(null as {{ dbt.type_int() }}) as first_name_level,
+        cast(null as {{ dbt.type_int() }}) as surname_level,
+        cast(null as {{ dbt.type_int() }}) as email_level,
+        cast(null as {{ dbt.type_int() }}) as birth_date_level,
+        cast(null as {{ dbt.type_int() }}) as address_level,
+        cast(null as {{ dbt.type_int() }}) as gender_level
     where 1 = 0
 
 ),
@@ -41,9 +43,12 @@ renamed as (
         is_match,
         matched_by,
         agreeing_fields,
-        {%- for field in fields %}
-        {{ field }}_level{{ ',' if not loop.last }}
-        {%- endfor %}
+        first_name_level,
+        surname_level,
+        email_level,
+        birth_date_level,
+        address_level,
+        gender_level
 
     from source
 
