@@ -26,6 +26,9 @@ SEED = 42
 # does not estimate (its block is the birth date), set from how often a person's two records
 # differ in it (a typed day-first date is rare, any other difference rarer still)
 BIRTH_DATE_M = (0.9, 0.07, 0.02, 0.01)
+# below this many pairs in the EM block (a tiny file such as the exercise sample) the model is
+# not trained and only the deterministic rule matches
+MIN_TRAINING_PAIRS = 100
 
 
 def _settings() -> object:
@@ -104,12 +107,19 @@ def _settings() -> object:
     )
 
 
-def predict(con: duckdb.DuckDBPyConnection, floor: float) -> pd.DataFrame:
+def predict(con: duckdb.DuckDBPyConnection, floor: float) -> pd.DataFrame | None:
     """Scored pairs of table `matching_input` in `con` with match probability >= `floor`:
     `contact_id_l, contact_id_r, match_weight, match_probability, <field>_level` (gamma: -1 null,
-    0 disagree, higher = closer; the top level of each field is an exact agreement)."""
+    0 disagree, higher = closer; the top level of each field is an exact agreement). None when
+    the data is too small to train (fewer than MIN_TRAINING_PAIRS pairs in the EM block)."""
     from splink import DuckDBAPI, Linker, block_on
 
+    training_pairs = con.execute(
+        "select coalesce(sum(n * (n - 1) / 2), 0) from "
+        "(select count(*) as n from matching_input where birth_date is not null group by birth_date)"
+    ).fetchall()[0][0]
+    if training_pairs < MIN_TRAINING_PAIRS:  # too few records to estimate anything: rules only
+        return None
     db_api = DuckDBAPI(connection=con)
     frame = db_api.register("matching_input")
     linker = Linker(frame, _settings(), log_level=logging.WARNING)

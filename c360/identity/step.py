@@ -61,7 +61,8 @@ def resolve(con: duckdb.DuckDBPyConnection, threshold: float, review_floor: floa
     matching_input(con)
     ids = [row[0] for row in con.execute("select contact_id from matching_input order by 1").fetchall()]
     rule = pd.DataFrame(deterministic_pairs(con), columns=["contact_id_l", "contact_id_r"])
-    scored = predict(con, min(review_floor, threshold)) if len(ids) > 1 else _empty_scored()
+    scored = predict(con, min(review_floor, threshold)) if len(ids) > 1 else None
+    scored = _empty_scored() if scored is None else scored
     # Splink's pair order is its own: put the smaller id left, like the rule's pairs
     swap = scored["contact_id_l"] > scored["contact_id_r"]
     ends = ["contact_id_l", "contact_id_r"]
