@@ -70,7 +70,8 @@ def test_exercise_sample_keeps_joseph_dean_and_mo_salah_apart() -> None:
     # they share one id: an identity conflict, never given to the matcher, never merged
     shared = "3458a748-e9bb-47bc-a3f2-c9bf9c6316b9"
     assert shared not in set(result.clusters["contact_id"])
-    raw = con.execute("select count(distinct trim(id)) from raw_contacts where trim(id) <> ''").fetchall()[0][0]
+    sql = "select count(distinct trim(id)) from raw_contacts where trim(id) <> ''"
+    raw = con.execute(sql).fetchall()[0][0]
     # no two different ids of the sample are merged either
     assert (result.clusters["cluster_size"] == 1).all()
     assert len(result.clusters) == raw - 1
