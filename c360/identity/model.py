@@ -3,7 +3,8 @@
 Comparisons (each level's SQL sees the pair as `<column>_l` / `<column>_r`):
 - `first_name`: exact, nickname (the other's known short/long form), Jaro-Winkler >= 0.88, else;
 - `surname`: exact, Jaro-Winkler >= 0.88, else (a changed surname is the `else` level);
-- `email`: same normalised email, same local part, Jaro-Winkler of the local part >= 0.88, else;
+- `email`: same normalised email, same local part, one local part (dots removed) the start of
+  the other (`jane.doe` / `janedoe77`), Jaro-Winkler of the local part >= 0.94, else;
 - `birth_date`: exact, typed day-first (day and month swapped, same year), same year and month,
   else;
 - `address`: exact (normalised), same postcode, else; `gender`: exact, else.
@@ -29,6 +30,9 @@ BIRTH_DATE_M = (0.9, 0.07, 0.02, 0.01)
 # below this many pairs in the EM block (a tiny file such as the exercise sample) the model is
 # not trained and only the deterministic rule matches
 MIN_TRAINING_PAIRS = 100
+# gammas used by the merge gate (c360/identity/step.py): birth_date exact / day-first, email
+# same local part (the level above it is the same normalised address)
+BIRTH_EXACT, BIRTH_DAY_FIRST, EMAIL_SAME_LOCAL = 3, 2, 3
 
 
 def _settings() -> object:
@@ -55,7 +59,11 @@ def _settings() -> object:
             cll.NullLevel("email_norm"),
             cll.ExactMatchLevel("email_norm"),
             cll.ExactMatchLevel("email_local"),
-            cll.JaroWinklerLevel("email_local", 0.88),
+            cll.CustomLevel(
+                "starts_with(email_dotless_l, email_dotless_r) or starts_with(email_dotless_r, email_dotless_l)",
+                label_for_charts="local part extended",
+            ),
+            cll.JaroWinklerLevel("email_local", 0.94),
             cll.ElseLevel(),
         ],
     )
@@ -96,11 +104,12 @@ def _settings() -> object:
         ],
         blocking_rules_to_generate_predictions=[
             block_on("email_norm"),
-            block_on("birth_date", "surname"),
-            block_on("birth_date", "first_name"),
-            block_on("birth_date", "postcode"),
+            block_on("email_local"),
+            block_on("birth_date"),
+            block_on("first_initial", "surname", "birth_year"),
+            block_on("postcode", "first_name"),
+            block_on("surname", "postcode"),
             block_on("first_name", "surname"),
-            block_on("surname", "birth_year", "birth_month"),
         ],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=True,
@@ -140,4 +149,4 @@ def predict(con: duckdb.DuckDBPyConnection, floor: float) -> pd.DataFrame | None
 
 def top_levels() -> dict[str, int]:
     """The gamma of the exact-agreement level per field (levels counted without the null level)."""
-    return {"first_name": 3, "surname": 2, "email": 3, "birth_date": 3, "address": 2, "gender": 1}
+    return {"first_name": 3, "surname": 2, "email": 4, "birth_date": 3, "address": 2, "gender": 1}

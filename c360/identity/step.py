@@ -19,7 +19,7 @@ import pandas as pd
 
 from c360 import config
 from c360.identity.clusters import contact_clusters
-from c360.identity.model import FIELDS, predict, top_levels
+from c360.identity.model import BIRTH_DAY_FIRST, BIRTH_EXACT, EMAIL_SAME_LOCAL, FIELDS, predict, top_levels
 from c360.identity.normalise import RAW_COLUMNS, matching_input
 from c360.identity.rules import deterministic_pairs
 
@@ -70,7 +70,7 @@ def resolve(con: duckdb.DuckDBPyConnection, threshold: float, review_floor: floa
     pairs = scored.merge(rule.assign(by_rule=True), on=["contact_id_l", "contact_id_r"], how="outer")
     pairs["by_rule"] = pairs["by_rule"].astype("boolean").fillna(False).astype(bool)
     pairs["matched_by"] = pairs["by_rule"].map({True: "email", False: "model"})
-    pairs["is_match"] = pairs["by_rule"] | (pairs["match_probability"] >= threshold)
+    pairs["is_match"] = pairs["by_rule"] | ((pairs["match_probability"] >= threshold) & _corroborated(pairs))
     by_rule = pairs["by_rule"]
     pairs.loc[by_rule, "match_probability"] = pairs.loc[by_rule, "match_probability"].fillna(1.0)
     top = top_levels()
@@ -82,6 +82,15 @@ def resolve(con: duckdb.DuckDBPyConnection, threshold: float, review_floor: floa
     pairs = pairs[list(PAIR_COLUMNS)].sort_values(["contact_id_l", "contact_id_r"], ignore_index=True)
     clusters = contact_clusters(ids, pairs[pairs["is_match"]])
     return Resolution(clusters, pairs, time.perf_counter() - started)
+
+
+def _corroborated(pairs: pd.DataFrame) -> pd.Series:
+    """A model pair may merge only with a birthdate that agrees (exact or typed day-first), or,
+    when a birthdate is missing, an email that agrees (same normalised address or local part):
+    two different people of the same full name (and so often of the same `first.last@`) agree on
+    everything else often enough to pass the threshold; their birthdates tell them apart."""
+    birth = pairs["birth_date_level"].isin([BIRTH_EXACT, BIRTH_DAY_FIRST])
+    return birth | (pairs["birth_date_level"].eq(-1) & (pairs["email_level"] >= EMAIL_SAME_LOCAL))
 
 
 def _empty_scored() -> pd.DataFrame:

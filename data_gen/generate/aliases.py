@@ -5,7 +5,7 @@ alias row carries a fresh uuid and realistic variations of the person's record:
 
 - first name: a nickname or its long form (`Jon`/`Jonathan`, `Liz`/`Elizabeth`), else the
   same name; surname changed (another surname from the pool) for some;
-- email: the same address, the local part without or with a dot (`jane.doe@` / `janedoe@`),
+- email: the same address, the local part without its dot (`jane.doe@` -> `janedoe@`),
   with digits appended, or built from the new name; sometimes another provider;
 - address: a new one (a move) for about half (never with a new surname and a new email local
   part at once: such a record is another person to anyone);
@@ -63,7 +63,7 @@ class AliasDraw:
     source: np.ndarray  # person index the alias belongs to
     first: list[str]  # first name shown on the alias row
     new_surname: np.ndarray  # bool: surname replaced by another
-    email_style: np.ndarray  # 0 same, 1 dot toggled, 2 digits appended, 3 new name, see `alias_username`
+    email_style: np.ndarray  # 0 same, 1 dot removed, 2 digits appended, 3 new name, see `alias_username`
     new_domain: np.ndarray  # bool: another email provider
     new_address: np.ndarray  # bool: moved
     birth_day: np.ndarray  # days since epoch shown (day-first swap applied where drawn)
@@ -106,7 +106,9 @@ def alias_username(style: int, original: str, first: str, last: str, digits: int
     if style == 0:
         return original
     if style == 1:
-        return original.replace(".", "") if "." in original else f"{first}.{last}"
+        # the dot removed; a local part without one stays (building `first.last` here would use
+        # the alias's new surname, breaking the rule of `draw_aliases` on changing it all at once)
+        return original.replace(".", "")
     if style == 2:
         return f"{original}{digits:02d}"
     return f"{first}.{last}" if digits % 2 else f"{first[:1]}{last}{digits:02d}"
