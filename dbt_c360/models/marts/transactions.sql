@@ -2,7 +2,8 @@
 -- var('lookback_days') of the newest loaded_at already published (late-arriving rows) and rows
 -- of contacts loaded in that window (an orphan becomes valid when its contact arrives), then
 -- merges on transaction_id. Rows that become invalid later (e.g. a new identity conflict)
--- need a --full-refresh; see docs/warehouse.md. meta time_grain_statistics: on Postgres the
+-- need a --full-refresh; see docs/warehouse.md. Rows whose person key changed (a new record
+-- joined their person with a smaller id, docs/identity.md) are re-read and replaced too. meta time_grain_statistics: on Postgres the
 -- analyze post-hook first adds expression statistics per metric_time grain on transaction_at
 -- (c360.analyze_table, c360.postgres_time_grain_statistics).
 {{
@@ -31,7 +32,22 @@ clusters as (
 
 ),
 
+{%- if var('identity_resolution', true) %}
+{%- set customer_key = 'coalesce(clusters.person_id, validated.contact_id)' %}
+{%- else %}
+{%- set customer_key = 'validated.contact_id' %}
+{%- endif %}
+
 {% if is_incremental() %}
+published as (
+
+    select
+        transaction_id,
+        customer_id
+    from {{ this }}
+
+),
+
 watermark as (
 
     select {{ dbt.dateadd('day', -(var('lookback_days') | int), 'max(loaded_at)') }} as reload_from
@@ -47,11 +63,7 @@ final as (
         validated.transaction_id,
         -- the order a line belongs to; without an order_id each transaction is its own order
         coalesce(validated.order_id, validated.transaction_id) as order_id,
-        {%- if var('identity_resolution', true) %}
-        coalesce(clusters.person_id, validated.contact_id) as customer_id,
-        {%- else %}
-        validated.contact_id as customer_id,
-        {%- endif %}
+        {{ customer_key }} as customer_id,
         validated.transaction_at,
         cast(validated.transaction_at as date) as transaction_date,
         validated.amount,
@@ -64,8 +76,11 @@ final as (
     left join clusters
         on validated.contact_id = clusters.contact_id
     {% if is_incremental() %}
+    left join published
+        on validated.transaction_id = published.transaction_id
     where validated.loaded_at >= (select reload_from from watermark)
         or validated.contact_loaded_at >= (select reload_from from watermark)
+        or published.customer_id <> {{ customer_key }}
     {% endif %}
 
 )
