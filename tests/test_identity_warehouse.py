@@ -62,7 +62,9 @@ def test_postgres_step_writes_the_duckdb_clusters(
 def test_merged_person_customers_row_equals_pandas_over_all_member_ids(aliased: Path, tmp_path: Path) -> None:
     warehouse = duckdb_warehouse(tmp_path / "wh")
     _build(warehouse, aliased, "customers")
-    clusters = warehouse.query("select contact_id, person_id from identity.contact_clusters where cluster_size > 1")
+    clusters = warehouse.query(
+        "select contact_id, person_id from identity.contact_clusters where cluster_size > 1"
+    )
     slugs = pd.read_csv(config.DBT_PROJECT_DIR / "seeds" / "product_categories.csv")
     slug_of = dict(zip(slugs["category_name"], slugs["category_slug"], strict=True))
     raw = pd.read_csv(aliased / "transactions.csv", dtype=str, keep_default_na=False)

@@ -60,7 +60,8 @@ def _settings() -> object:
             cll.ExactMatchLevel("email_norm"),
             cll.ExactMatchLevel("email_local"),
             cll.CustomLevel(
-                "starts_with(email_dotless_l, email_dotless_r) or starts_with(email_dotless_r, email_dotless_l)",
+                "starts_with(email_dotless_l, email_dotless_r)"
+                " or starts_with(email_dotless_r, email_dotless_l)",
                 label_for_charts="local part extended",
             ),
             cll.JaroWinklerLevel("email_local", 0.94),
