@@ -3,9 +3,9 @@
 -- of contacts loaded in that window (an orphan becomes valid when its contact arrives), then
 -- merges on transaction_id. Rows that become invalid later (e.g. a new identity conflict)
 -- need a --full-refresh; see docs/warehouse.md. Rows whose person key changed (a new record
--- joined their person with a smaller id, docs/identity.md) are re-read and replaced too. meta time_grain_statistics: on Postgres the
--- analyze post-hook first adds expression statistics per metric_time grain on transaction_at
--- (c360.analyze_table, c360.postgres_time_grain_statistics).
+-- joined their person with a smaller id, docs/identity.md) are re-read and replaced too.
+-- meta time_grain_statistics: on Postgres the analyze post-hook first adds expression
+-- statistics per metric_time grain on transaction_at (c360.analyze_table, c360.postgres_time_grain_statistics).
 {{
     config(
         materialized='incremental',
