@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench import probes
+from bench.identity import ALIAS_RATE, identity_code, parse_identity_output
 from bench.mf_cli import mf_cli_row
 from bench.report import Row, write_report
 from bench.stages import StageResult, dbt_command, python_stage, run_stage, stage_env
@@ -45,7 +46,8 @@ def bench_scale(scale: int, targets: list[str], root: Path, seed: int,
     base_env = stage_env("duckdb", workdir, pg_db)
 
     gen = run_stage("generate", [py, "-m", "data_gen", "generate", "--customers", str(scale), "--seed",
-                                 str(seed), "--out", str(raw), "--quiet"], base_env)
+                                 str(seed), "--out", str(raw), "--quiet",
+                                 "--rate-same-person-new-id", ALIAS_RATE], base_env)
     manifest = json.loads((raw / "manifest.json").read_text())
     raw_rows = probes.manifest_rows(manifest)
     rows.append(_stage_row("generate", scale, "-", gen, raw_rows))
@@ -60,7 +62,12 @@ def bench_scale(scale: int, targets: list[str], root: Path, seed: int,
         rows.append(Row("generate + load", scale, target, both, f"{raw_rows / both:,.0f}",
                         max(gen.peak_mb, load.peak_mb), ""))
 
+        identity = python_stage("identity", identity_code(target, raw / "manifest.json"), env)
+        seconds, precision, recall, people = parse_identity_output(identity.output)
         build = run_stage("dbt build", dbt_command(["build"]), env, cwd=config.DBT_PROJECT_DIR)
+        rows.append(Row("identity matching", scale, target, seconds, "", identity.peak_mb,
+                        f"precision {precision:.4f}, recall {recall:.4f} vs truth; {people:,} people; "
+                        f"{seconds / (seconds + build.seconds):.0%} of identity + dbt build"))
         lower = python_stage("lower bound", probes.lower_bound_code(target), env)
         check = lower.output.strip().splitlines()[-1] if lower.output.strip() else ""
         rows.append(_stage_row("dbt build (full)", scale, target, build,

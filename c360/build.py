@@ -3,6 +3,8 @@
 Steps (stop at the first failure, exit status 1):
 1. If the raw tables are missing on DBT_TARGET (duckdb/postgres), generate a data set into
    data/raw with the Makefile defaults and load it (data_gen APIs).
+1b. Identity resolution (c360/identity/): `identity.contact_clusters` / `contact_pairs` written
+   into the candidate warehouse (DuckDB) or the shadow schema `identity__next` (Postgres).
 2. `dbt source freshness`: writes sources.json; a source past its error_after threshold fails
    the build here, before any model is (re)published. Warnings are reported and go on.
    `FRESHNESS=warn` (env C360_FRESHNESS) reports stale sources and builds; `FRESHNESS=skip`
@@ -120,6 +122,20 @@ def run(target: str, artifacts: Path) -> int:
     return status
 
 
+def identity_step(target: str, dbt_env: dict[str, str]) -> str:
+    """Identity resolution between load and dbt (c360/identity/step.py), written into the
+    warehouse this build writes; returns its summary line. Spark: not run (no `identity` source,
+    dbt then keeps one customer per contact id)."""
+    from c360.identity.step import SCHEMA, run_duckdb, run_postgres
+
+    threshold, floor = config.identity_thresholds()
+    if target == "duckdb":
+        return run_duckdb(Path(dbt_env["C360_DUCKDB_PATH"]), threshold, floor).summary()
+    if target == "postgres":
+        return run_postgres(config.pg_settings().dsn(), SCHEMA + NEXT_SUFFIX, threshold, floor).summary()
+    return f"identity: not run on {target} (one customer per contact id)"
+
+
 def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
     mode = freshness_mode()
     loaded = load_if_needed(target)
@@ -132,6 +148,9 @@ def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
         attempt.at("copy", artifacts)
         prepare_postgres_shadow(config.pg_settings().dsn(), dbt_schemas())
         dbt_env[SCHEMA_SUFFIX_ENV] = NEXT_SUFFIX
+
+    attempt.at("identity", artifacts)
+    print(f"      {identity_step(target, dbt_env)}")
 
     if mode == "skip":
         print("[2/3] source freshness: skipped (FRESHNESS=skip)")

@@ -144,3 +144,27 @@ def sample_dir() -> Path:
     """
     raw = os.environ.get("C360_SAMPLE_DIR")
     return Path(raw) if raw else REPO_ROOT.parent / "shared" / "exercise_sample"
+
+
+IDENTITY_THRESHOLD = 0.9  # match probability from which a scored pair is one person
+IDENTITY_REVIEW_FLOOR = 0.2  # pairs from this probability on are kept for review
+
+
+def identity_thresholds(env: Mapping[str, str] | None = None) -> tuple[float, float]:
+    """(match threshold, review floor): `C360_IDENTITY_THRESHOLD` (default 0.9) and
+    `C360_IDENTITY_REVIEW_FLOOR` (default 0.2), match probabilities in (0, 1], floor <= threshold."""
+    values = os.environ if env is None else env
+    out = []
+    for name, default in (("C360_IDENTITY_THRESHOLD", IDENTITY_THRESHOLD),
+                          ("C360_IDENTITY_REVIEW_FLOOR", IDENTITY_REVIEW_FLOOR)):  # fmt: skip
+        text = values.get(name) or str(default)
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{name}={text!r} is not a number") from None
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"{name}={text!r} must be a probability in (0, 1]")
+        out.append(value)
+    if out[1] > out[0]:
+        raise ValueError(f"C360_IDENTITY_REVIEW_FLOOR ({out[1]}) is above C360_IDENTITY_THRESHOLD ({out[0]})")
+    return out[0], out[1]

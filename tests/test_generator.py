@@ -110,6 +110,9 @@ def test_manifest_counts_equal_counts_in_files(dataset: tuple[dict, pd.DataFrame
     manifest, c, t = dataset
     found = {"contacts": detect_contacts(c, NOW), "transactions": detect_transactions(t, set(c["id"]), NOW)}
     assert found["transactions"].pop("_unexplained_unknown_id") == set()
+    # an alias looks like a new person in the file: its rows are those of the manifest's alias ids
+    alias_ids = {b for _, b in manifest["defects"]["contacts"]["same_person_new_id"]["pairs"]}
+    found["contacts"]["same_person_new_id"] = rows_of(c["id"].isin(alias_ids))
     for file, kinds in found.items():
         for kind, rows in kinds.items():
             entry = manifest["defects"][file][kind]
@@ -122,7 +125,7 @@ def test_manifest_counts_equal_counts_in_files(dataset: tuple[dict, pd.DataFrame
     assert manifest["defects"]["contacts"]["shared_id"]["rows"] == 2 * round(0.01 * people)
     assert (
         len(c)
-        == people + len(found["contacts"]["duplicate_contact"])
+        == people + len(found["contacts"]["duplicate_contact"]) + len(found["contacts"]["same_person_new_id"])
         == manifest["files"]["contacts"]["rows"]
     )
     purchases = manifest["files"]["transactions"]["purchases"]
@@ -130,6 +133,34 @@ def test_manifest_counts_equal_counts_in_files(dataset: tuple[dict, pd.DataFrame
     assert manifest["defects"]["transactions"]["zero_amount"]["rows"] == round(0.0025 * purchases)
     missing = c[["gender", "birthdate", "address", "mail"]].isna().sum().to_dict()
     assert manifest["defects"]["contacts"]["contact_missing_value"]["by_column"] == missing
+
+
+def test_same_person_new_id_pairs_are_one_person_with_variations(
+    dataset: tuple[dict, pd.DataFrame, pd.DataFrame],
+) -> None:
+    manifest, c, t = dataset
+    entry = manifest["defects"]["contacts"]["same_person_new_id"]
+    pairs = entry["pairs"]
+    assert entry["rows"] == len(pairs) == round(0.05 * manifest["files"]["contacts"]["people"])
+    by_id = c.drop_duplicates("id").set_index("id")
+    a = by_id.loc[[p[0] for p in pairs]].reset_index()
+    b = by_id.loc[[p[1] for p in pairs]].reset_index()
+    assert c["id"].isin([p[1] for p in pairs]).sum() == len(pairs)  # each alias id occurs once
+    assert (a["gender"].fillna("") == b["gender"].fillna("")).all()
+    first_a, first_b = a["name"].str.split(" ").str[0], b["name"].str.split(" ").str[0]
+    last_a, last_b = a["name"].str.split(" ").str[-1], b["name"].str.split(" ").str[-1]
+    # every variation occurs, and no alias is an exact copy of every field but the id
+    assert (first_a != first_b).any() and (last_a != last_b).any()
+    assert (a["mail"] != b["mail"]).any() and (a["mail"] == b["mail"]).any()
+    assert (a["address"] != b["address"]).any()
+    day_first = pd.to_datetime(a["birthdate"], format="%Y-%d-%m", errors="coerce")
+    swapped = (a["birthdate"] != b["birthdate"]) & (pd.to_datetime(b["birthdate"]) == day_first)
+    assert swapped.any()
+    assert ((a["birthdate"] == b["birthdate"]) | swapped).all()
+    on_alias = t["contact_id"].isin(set(b["id"]))
+    assert on_alias.sum() == entry["transactions_on_alias"] > 0
+    # the person's other purchases stay on the original id
+    assert t["contact_id"].isin(set(a["id"])).sum() > 0
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:

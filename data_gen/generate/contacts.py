@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_gen.generate.aliases import alias_username, draw_aliases
 from data_gen.generate.behaviour import Customers
 from data_gen.generate.defects import CONTACT_MISSING_COLUMNS, DefectRates, RowPicker
 from data_gen.generate.output import blank, fixed, take
@@ -36,7 +37,8 @@ class Contacts:
     missing: np.ndarray  # -1 or index into CONTACT_MISSING_COLUMNS
     rows: np.ndarray
     is_copy: np.ndarray  # output row is a duplicate copy
-    defects: dict[str, np.ndarray]  # kind -> base rows (people)
+    defects: dict[str, np.ndarray]  # kind -> base rows (people; aliases are people n.. too)
+    alias_of_person: np.ndarray  # per person: index of their alias (same_person_new_id) or -1
 
 
 def _usernames(rng: np.random.Generator, first: pa.Array, last: pa.Array) -> pa.Array:
@@ -122,16 +124,86 @@ def build_contacts(
     order = np.argsort(key, kind="stable")
     rows = np.concatenate([np.arange(n), dup_src])[order]
     is_copy = np.concatenate([np.zeros(n, bool), np.ones(len(dup_src), bool)])[order]
+    alias_src = picker.pick(round(rates.same_person_new_id * n))
+    alias_of_person = np.full(n, -1, dtype=np.int64)
+    is_female, birth_day = cust.is_female, cust.birth_day
+    if len(alias_src):  # drawn only when asked for, so other rates keep their bytes
+        (id_mat, id_owner, first, first_code, last_code, username, domain_code, is_female, birth_day,
+         address, stale, missing) = _with_aliases(
+            rng, alias_src, pools, id_mat, id_owner, first, first_code, last_code, username,
+            domain_code, is_female, birth_day, address, stale, missing,
+        )  # fmt: skip
+        alias_of_person[alias_src] = n + np.arange(len(alias_src))
+        # a second sign-up comes after the first: the alias row lands after its source row
+        position = np.empty(len(rows), dtype=float)
+        position[:] = np.arange(len(rows))
+        first_pos = np.zeros(n, dtype=float)
+        first_pos[rows[~is_copy]] = np.flatnonzero(~is_copy)
+        at = first_pos[alias_src] + rng.uniform(0.5, len(rows) - first_pos[alias_src])
+        order = np.argsort(np.concatenate([position, at]), kind="stable")
+        rows = np.concatenate([rows, n + np.arange(len(alias_src))])[order]
+        is_copy = np.concatenate([is_copy, np.zeros(len(alias_src), bool)])[order]
     defects = {
         "shared_id": np.sort(pairs),
         "contact_missing_value": missing_rows,
         "contact_stale_batch": stale_rows,
         "duplicate_contact": dup_src,
+        "same_person_new_id": n + np.arange(len(alias_src)),
     }
     return Contacts(
         id_mat, id_owner, first, first_code, pools.last, last_code, username, domain_code,
-        cust.is_female, cust.birth_day, address, stale, missing, rows, is_copy, defects,
+        is_female, birth_day, address, stale, missing, rows, is_copy, defects, alias_of_person,
     )  # fmt: skip
+
+
+def _with_aliases(
+    rng: np.random.Generator, src: np.ndarray, pools: Pools, id_mat: np.ndarray, id_owner: np.ndarray,
+    first: list[str], first_code: np.ndarray, last_code: np.ndarray, username: pa.Array,
+    domain_code: np.ndarray, is_female: np.ndarray, birth_day: np.ndarray, address: pa.Array,
+    stale: np.ndarray, missing: np.ndarray,
+) -> tuple:  # fmt: skip
+    """Every per-person array extended by one alias per person in `src` (data_gen/generate/aliases.py)."""
+    n, k = len(id_mat), len(src)
+    draw = draw_aliases(rng, src, [first[c] for c in first_code[src]], birth_day[src])
+    names = list(first)
+    index = {name: i for i, name in enumerate(names)}
+    for name in draw.first:
+        if name not in index:
+            index[name] = len(names)
+            names.append(name)
+    alias_first = np.array([index[name] for name in draw.first], dtype=np.int64)
+    other_last = (last_code[src] + rng.integers(1, len(pools.last), k)) % len(pools.last)
+    alias_last = np.where(draw.new_surname, other_last, last_code[src])
+    digits = rng.integers(1, 100, k)
+    originals = username.take(pa.array(src)).to_pylist()
+    alias_user = [
+        alias_username(int(style), orig, username_stem(names[f]), username_stem(pools.last[la]), int(d))
+        for style, orig, f, la, d in zip(
+            draw.email_style.tolist(), originals, alias_first.tolist(), alias_last.tolist(), digits.tolist(),
+            strict=True,
+        )
+    ]
+    dom_p = np.array([d[1] for d in EMAIL_DOMAINS])
+    alias_domain = np.where(
+        draw.new_domain, rng.choice(len(EMAIL_DOMAINS), size=k, p=dom_p / dom_p.sum()), domain_code[src]
+    )
+    moved = _address(rng, pools, k)
+    alias_address = pc.if_else(pa.array(draw.new_address), moved, address.take(pa.array(src)))
+    alias_ids = uuid_matrix(rng.integers(0, 256, (k, 16), dtype=np.uint8))
+    return (
+        np.concatenate([id_mat, alias_ids]),
+        np.concatenate([id_owner, n + np.arange(k)]),
+        names,
+        np.concatenate([first_code, alias_first]),
+        np.concatenate([last_code, alias_last]),
+        pa.concat_arrays([username, pa.array(alias_user, type=username.type)]),
+        np.concatenate([domain_code, alias_domain]),
+        np.concatenate([is_female, is_female[src]]),
+        np.concatenate([birth_day, draw.birth_day]),
+        pa.concat_arrays([address, alias_address.cast(address.type)]),
+        np.concatenate([stale, np.zeros(k, bool)]),
+        np.concatenate([missing, np.full(k, -1, dtype=np.int64)]),
+    )
 
 
 def contact_chunk(c: Contacts, rows: np.ndarray, csv: bool, loaded_at: tuple[str, str]) -> list[pa.Array]:

@@ -17,7 +17,9 @@ also `people`, transactions also `purchases` before duplication and `buyers`),
 `personas` (people per latent persona) and `defects.<file>.<kind>` with `rate`, `rows`
 and `row_numbers` (1-based data row numbers, header excluded: the loader's
 `_source_row_number`). `shared_id` lists both rows of each pair plus `contact_ids`;
-duplicates list only the later copy; missing values add `by_column`; orphans `by_edit`.
+duplicates list only the later copy; missing values add `by_column`; orphans `by_edit`;
+`same_person_new_id` lists the alias rows plus `pairs` ([original id, alias id], the ground
+truth of identity resolution) and `transactions_on_alias` (data rows carrying an alias id).
 Files are written as `<name>.partial` and renamed when both are complete, then the
 manifest is written, so a failed run leaves the previous output untouched.
 """
@@ -168,6 +170,13 @@ def _manifest_defects(c: Contacts, t: TransactionTable, rates: DefectRates) -> d
         {c.id_mat[c.id_owner[p]].tobytes().decode() for p in shared}
     )
     out["transactions"]["orphan_contact_id"]["by_edit"] = t.orphan_ops
+    alias_of = c.alias_of_person
+    source = np.flatnonzero(alias_of >= 0)
+    out["contacts"]["same_person_new_id"]["pairs"] = sorted(
+        [c.id_mat[p].tobytes().decode(), c.id_mat[alias_of[p]].tobytes().decode()] for p in source
+    )
+    moved = t.shown_person != t.tx.customer
+    out["contacts"]["same_person_new_id"]["transactions_on_alias"] = int(moved[t.rows].sum())
     return out
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from data_gen.generate.aliases import alias_purchases
 from data_gen.generate.behaviour import CATEGORIES, Transactions
 from data_gen.generate.contacts import Contacts
 from data_gen.generate.defects import (
@@ -49,6 +50,7 @@ class TransactionTable:
     is_copy: np.ndarray
     defects: dict[str, np.ndarray]
     orphan_ops: dict[str, int]
+    shown_person: np.ndarray  # per purchase: the person whose id the row carries (an alias for some)
 
 
 def _codes(m: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -108,7 +110,12 @@ def build_transactions(
     order = np.argsort(key, kind="stable")
     rows = np.concatenate([np.arange(m), dup_src])[order]
     is_copy = np.concatenate([np.zeros(m, bool), np.ones(len(dup_src), bool)])[order]
+    shown_person = tx.customer
+    if (contacts.alias_of_person >= 0).any():  # drawn only when there are aliases (same bytes otherwise)
+        shown_person = alias_purchases(rng, tx.customer, contacts.alias_of_person)
+        shown_person[orphan_rows] = tx.customer[orphan_rows]  # an orphan is a typo of the buyer's own id
     return TransactionTable(
+        shown_person=shown_person,
         tx=tx,
         id_raw=rng.integers(0, 256, (m, 16), dtype=np.uint8),
         at_ms=at_ms,
@@ -130,7 +137,7 @@ def transaction_chunk(
 ) -> list[pa.Array]:
     """Text columns for output rows `rows` (indices of purchases), in TRANSACTION_COLUMNS order."""
     miss = t.missing[rows]
-    contact = fixed(contacts.id_mat[contacts.id_owner[t.tx.customer[rows]]])
+    contact = fixed(contacts.id_mat[contacts.id_owner[t.shown_person[rows]]])
     amount = to_arrow([tenths_seg(t.tx.amount_tenths[rows])])
     categories = [csv_quote(c) if csv else c for c in CATEGORIES + UNKNOWN_CATEGORIES]
     newline = "\n" if csv else ""

@@ -1,4 +1,5 @@
--- One row per customer (clean contact): profile, purchase summary, spend per category (one
+-- One row per customer (a person: one or more clean contact records, int_contacts_resolved):
+-- profile, purchase summary, spend per category (one
 -- column per row of the product_categories seed), RFM scores and segment. Time-relative
 -- columns (age, days_since_last_purchase, recency) are computed as of var('as_of_date'),
 -- default: the latest valid transaction date (today when there is none).
@@ -57,6 +58,9 @@ joined as (
         contacts.address,
         contacts.birth_date,
         contacts.has_identity_conflict,
+        contacts.source_contact_ids,
+        contacts.source_record_count,
+        contacts.match_confidence,
         contacts.loaded_at,
         as_of.as_of_date,
         {{ c360.age_in_years('contacts.birth_date', 'as_of.as_of_date') }} as age,
@@ -121,6 +125,9 @@ final as (
             else '65+'
         end as age_band,
         joined.has_identity_conflict,
+        joined.source_contact_ids,
+        joined.source_record_count,
+        joined.match_confidence,
         joined.first_purchase_date,
         joined.last_purchase_date,
         joined.order_count,

@@ -22,7 +22,8 @@ contact_fates as (
 
 clean_contacts as (
 
-    select count(*) as clean_rows from {{ ref('customers') }}
+    -- a customer is a person: count the clean records merged into each
+    select sum(source_record_count) as clean_rows from {{ ref('customers') }}
 
 ),
 

@@ -1,0 +1,124 @@
+"""Identity resolution in the warehouse: the Postgres step finds the DuckDB clusters, a merged
+person's marts.customers row equals a pandas recomputation over all their ids, and the
+incremental marts.transactions follows a person key that changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from c360 import config
+from c360.identity.step import SCHEMA, run_duckdb, run_postgres
+from data_gen.generate import generator
+from data_gen.generate.defects import resolve_rates
+from tests.conftest import Warehouse, duckdb_warehouse, patched_environ, pg_warehouse
+
+NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
+MODELS = ["--resource-type", "seed", "--resource-type", "model"]
+TXN_COLUMNS = "transaction_id, customer_id, transaction_at, amount, item_count, category_slug"
+
+
+def _aliased(out: Path, customers: int, seed: int, rate: float) -> Path:
+    """Generated data without other defects (every row is clean), `rate` of people registered twice."""
+    rates = resolve_rates("none", {"same_person_new_id": rate})
+    generator.generate(customers, seed, out, days=120, defects=rates, now=NOW)
+    return out
+
+
+def _build(warehouse: Warehouse, raw: Path, select: str, full_refresh: bool = False) -> None:
+    """Load `raw`, run the identity step into the DuckDB file, run dbt up to `select`."""
+    warehouse.load(raw / "contacts.csv", raw / "transactions.csv")
+    assert warehouse.duckdb_path is not None
+    run_duckdb(warehouse.duckdb_path, 0.9, 0.2)
+    warehouse.dbt(["build", "--select", f"+{select}", *MODELS, *(["--full-refresh"] if full_refresh else [])])
+
+
+@pytest.fixture(scope="module")
+def aliased(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _aliased(tmp_path_factory.mktemp("aliased"), 1500, 5, 0.05)
+
+
+def test_postgres_step_writes_the_duckdb_clusters(
+    aliased: Path, tmp_path: Path, fresh_pg_database: config.PgSettings
+) -> None:
+    duck = duckdb_warehouse(tmp_path / "duck")
+    duck.load(aliased / "contacts.csv", aliased / "transactions.csv")
+    assert duck.duckdb_path is not None
+    expected = run_duckdb(duck.duckdb_path, 0.9, 0.2).clusters
+    pg = pg_warehouse(fresh_pg_database, tmp_path / "pg")
+    pg.load(aliased / "contacts.csv", aliased / "transactions.csv")
+    with patched_environ(pg.env):
+        run_postgres(fresh_pg_database.dsn(), SCHEMA, 0.9, 0.2)
+    cols = "contact_id, person_id, cluster_size"
+    written = pg.query(f"select {cols} from {SCHEMA}.contact_clusters order by contact_id")
+    duck_written = duck.query(f"select {cols} from {SCHEMA}.contact_clusters order by contact_id")
+    assert (expected["cluster_size"] > 1).sum() > 50  # the 5 % aliases were found
+    pd.testing.assert_frame_equal(written.astype({"cluster_size": "int64"}), duck_written, check_dtype=False)
+
+
+def test_merged_person_customers_row_equals_pandas_over_all_member_ids(aliased: Path, tmp_path: Path) -> None:
+    warehouse = duckdb_warehouse(tmp_path / "wh")
+    _build(warehouse, aliased, "customers")
+    clusters = warehouse.query(
+        "select contact_id, person_id from identity.contact_clusters where cluster_size > 1"
+    )
+    slugs = pd.read_csv(config.DBT_PROJECT_DIR / "seeds" / "product_categories.csv")
+    slug_of = dict(zip(slugs["category_name"], slugs["category_slug"], strict=True))
+    raw = pd.read_csv(aliased / "transactions.csv", dtype=str, keep_default_na=False)
+    raw = raw.merge(clusters, on="contact_id")  # only transactions of merged people
+    raw["amount"] = raw["amount"].astype(float)
+    raw["day"] = pd.to_datetime(raw["transaction_date"]).dt.date
+    order_id = raw["order_id"] if "order_id" in raw else pd.Series("", index=raw.index)
+    raw["order"] = order_id.where(order_id != "", raw["id"])
+    raw["slug"] = raw["category"].map(slug_of)
+    expected = raw.groupby("person_id").agg(
+        total_spend=("amount", "sum"), order_count=("order", "nunique"),
+        first_purchase_date=("day", "min"), last_purchase_date=("day", "max"),
+    )  # fmt: skip
+    for slug in slugs["category_slug"]:
+        expected[f"{slug}_amount"] = raw[raw["slug"] == slug].groupby("person_id")["amount"].sum()
+    expected = expected.fillna(0.0)
+    customers = warehouse.query(
+        "select * from marts.customers where customer_id in (select person_id from identity.contact_clusters"
+        " where cluster_size > 1)"
+    ).set_index("customer_id")
+    assert len(expected) > 50 and set(expected.index) <= set(customers.index)
+    members = clusters.groupby("person_id")["contact_id"].apply(lambda s: sorted(s))
+    for person, row in expected.iterrows():
+        got = customers.loc[person]
+        assert got["source_contact_ids"].split(",") == members[person], person
+        assert int(got["order_count"]) == row["order_count"], person
+        assert pd.Timestamp(got["first_purchase_date"]).date() == row["first_purchase_date"], person
+        assert pd.Timestamp(got["last_purchase_date"]).date() == row["last_purchase_date"], person
+        for col in ["total_spend", *[f"{s}_amount" for s in slugs["category_slug"]]]:
+            assert float(got[col]) == pytest.approx(row[col], abs=0.005), (person, col)
+
+
+def test_incremental_transactions_follow_a_changed_person_key(tmp_path: Path) -> None:
+    raw = _aliased(tmp_path / "raw", 300, 11, 0.0)
+    warehouse = duckdb_warehouse(tmp_path / "wh")
+    _build(warehouse, raw, "transactions")
+    contacts = pd.read_csv(raw / "contacts.csv", dtype=str, keep_default_na=False)
+    buyer = warehouse.query("select customer_id from marts.transactions order by transaction_at limit 1")
+    person = contacts[contacts["id"] == buyer["customer_id"][0]].iloc[0].copy()
+    # the same person signs up again (same email and birthdate) under an id smaller than any
+    person["id"] = "00000000-0000-4000-8000-000000000000"
+    # loaded well after the lookback window of every published row: only the key change re-reads them
+    latest = pd.to_datetime(contacts["_loaded_at_utc"]).max() + timedelta(days=10)
+    person["_loaded_at_utc"] = latest.strftime("%Y-%m-%d %H:%M:%S")
+    later = tmp_path / "later"
+    later.mkdir()
+    pd.concat([contacts, person.to_frame().T]).to_csv(later / "contacts.csv", index=False)
+    (later / "transactions.csv").write_bytes((raw / "transactions.csv").read_bytes())
+
+    _build(warehouse, later, "transactions")
+    incremental = warehouse.query(f"select {TXN_COLUMNS} from marts.transactions order by transaction_id")
+    warehouse.dbt(["run", "--select", "transactions", "--full-refresh"])
+    refreshed = warehouse.query(f"select {TXN_COLUMNS} from marts.transactions order by transaction_id")
+    old_id = buyer["customer_id"][0]
+    assert (refreshed["customer_id"] == person["id"]).sum() > 0  # the key did change
+    assert (refreshed["customer_id"] == old_id).sum() == 0
+    pd.testing.assert_frame_equal(incremental, refreshed)
