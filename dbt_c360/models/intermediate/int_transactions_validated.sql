@@ -108,8 +108,9 @@ checked as (
         on ranked.contact_id = contact_ids.contact_id
     -- only a contact_id without any contact row can be erased
     left join erased
-        on contact_ids.contact_id is null
-        and erased.contact_key = {{ c360.sha256_hex('ranked.contact_id') }}
+        on
+            contact_ids.contact_id is null
+            and erased.contact_key = {{ c360.sha256_hex('ranked.contact_id') }}
 
 ),
 
