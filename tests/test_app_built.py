@@ -52,6 +52,36 @@ def test_profile_spend_equals_sql_on_the_dbt_build(built: Any) -> None:
     assert [m.value for m in at.metric if m.label == "Orders"] == [f"{int(expected['n']):,}"]
 
 
+def test_profile_segment_history_equals_sql_over_the_monthly_states(built: Any) -> None:
+    """The profile lists each change of segment (plain SQL with lag()); the last is today's segment."""
+    (customer_id,) = built.query(
+        "select customer_id from marts.customer_monthly_states group by customer_id "
+        "having count(distinct rfm_segment) > 2 order by customer_id limit 1"
+    ).iloc[0]
+    expected = built.query(
+        """
+        select month_end, rfm_segment from (
+            select month_start, month_end, rfm_segment,
+                   lag(rfm_segment) over (order by month_start) as previous_segment
+            from marts.customer_monthly_states where customer_id = ?
+        ) as m
+        where previous_segment is null or previous_segment <> rfm_segment
+        order by month_start
+        """,
+        (customer_id,),
+    )
+    (current,) = built.query(
+        "select rfm_segment from marts.customers where customer_id = ?", (customer_id,)
+    ).iloc[0]
+    at = open_page(PAGES[1])
+    at.text_input(key="customer_search").input(customer_id).run()
+    at.selectbox(key="customer_pick").select(customer_id).run()
+    (history,) = [df.value for df in at.dataframe if "since" in df.value.columns]
+    assert list(history["rfm_segment"]) == list(expected["rfm_segment"])
+    assert [str(d)[:10] for d in history["since"]] == [str(d)[:10] for d in expected["month_end"]]
+    assert history["rfm_segment"].iloc[-1] == current
+
+
 def test_data_quality_counts_match_run_results(built: Any) -> None:
     results = json.loads((built.target_path / "run_results.json").read_text())["results"]
     tests = [r for r in results if r["unique_id"].startswith("test.")]

@@ -123,6 +123,31 @@ def rfm_block(profile: dict, found: dict[str, pd.DataFrame]) -> None:
         st.caption(f"Recommended action: {md_escape(profile['segment_action'])}")
 
 
+def segment_history(customer_id: str) -> None:
+    """The segments the customer moved through, month end by month end (customer-state history)."""
+    history = app_data.customer_segment_history(warehouse(), customer_id)
+    if history is None:
+        st.caption("Segment history is not built yet: run `make build`.")
+        return
+    if history.empty:
+        return
+    st.markdown("#### Segment history")
+    st.caption(
+        "The RFM segment at each month end where it changed (scored among the customers of that "
+        "time); a partial month is the as-of date."
+    )
+    st.dataframe(
+        history.drop(columns=["is_partial_month"]),
+        hide_index=True,
+        column_config={
+            "since": st.column_config.DateColumn("Since (month end)"),
+            "rfm_segment": "Segment",
+            "recency_days": st.column_config.NumberColumn("Days since last purchase"),
+            "spend_to_date": st.column_config.NumberColumn("Spend to date", format="dollar"),
+        },
+    )
+
+
 def quality_flags(profile: dict, found: dict[str, pd.DataFrame], reveal: bool, key: str) -> None:
     """Held purchases, identity conflicts and orphan transactions that probably belong to this customer."""
     st.markdown("#### Data-quality flags")
@@ -271,6 +296,7 @@ def render() -> None:
     left, right = st.columns(2)
     with left:
         rfm_block(profile, found)
+        segment_history(customer_id)
         st.markdown("#### Next best categories")
         recs = app_data.customer_recommendations(wh, customer_id)
         if recs is None:

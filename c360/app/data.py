@@ -233,6 +233,30 @@ def customer_recommendations(wh: Warehouse, customer_id: str) -> pd.DataFrame | 
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def customer_segment_history(wh: Warehouse, customer_id: str) -> pd.DataFrame | None:
+    """The customer's RFM segment over time: one row per change, from marts.customer_monthly_states.
+
+    Each row is the first month end at which the customer was in that segment (`since`), with
+    the recency and spend to date of that month end; the last row is the current segment. None
+    while the state model is not built.
+    """
+    if not table_exists(wh, "marts", "customer_monthly_states"):
+        return None
+    months = query(
+        wh,
+        """
+        select month_end, is_partial_month, rfm_segment, recency_days, spend_to_date
+        from marts.customer_monthly_states
+        where customer_id = ?
+        order by month_start
+        """,
+        (customer_id,),
+    )
+    changed = months["rfm_segment"].ne(months["rfm_segment"].shift())
+    return months[changed].rename(columns={"month_end": "since"}).reset_index(drop=True)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def customer_quality(wh: Warehouse, contact_id: str, customer_id: str) -> dict[str, pd.DataFrame]:
     """The customer's data-quality evidence, each a frame (absent when its quality table is not built).
 
