@@ -157,6 +157,27 @@ def test_customer_profile_search(page: Page, app_url: str, duckdb_warehouse_gene
     check_and_shoot(page, "2_customer_profile")
 
 
+def test_conflicted_customer_shows_the_held_purchases(
+    page: Page, app_url: str, duckdb_warehouse_generated: Any
+) -> None:
+    """A customer in an identity conflict: the profile says how many purchases of how much are held
+    in quarantine on their contact id (plain SQL over quality.quarantined_transactions)."""
+    wh = duckdb_warehouse_generated
+    row = wh.query(
+        "select c.customer_id, c.contact_id, count(*) as n, sum(try_cast(trim(q.amount) as double)) as s "
+        "from marts.customers as c join quality.quarantined_transactions as q "
+        "on trim(q.contact_id) = c.contact_id where c.has_identity_conflict "
+        "group by c.customer_id, c.contact_id order by n desc, c.customer_id limit 1"
+    ).iloc[0]
+    page.goto(f"{app_url}/customer?customer_id={expected_ref(row['customer_id'])}")
+    page.get_by_text("Data-quality flags").first.wait_for()
+    settle(page)
+    shown = page.locator('[data-testid="stMain"]').inner_text().replace("\u2060", "")
+    assert f"{int(row['n']):,} purchase(s) of" in shown
+    assert f"{float(row['s']):,.2f}" in shown
+    assert "Identity conflict" in shown or "identity conflict" in shown
+
+
 def test_segments(page: Page, app_url: str) -> None:
     page.goto(f"{app_url}/segments")
     page.get_by_text("Audiences page").wait_for()
