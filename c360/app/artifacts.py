@@ -265,7 +265,7 @@ def last_build_notice(wh: Warehouse | None) -> str | None:
     if wh is None:
         showing = "no build is published yet"
     elif served:
-        showing = f"showing the build of {md_escape(served)}"
+        showing = f"showing the build of {utc(served)}"
     else:
         showing = "showing an earlier build (no build marker)"
     return (
