@@ -16,8 +16,9 @@ last and run alone at the end. conftest.py therefore
   (`order_key`), the other files after them in their usual order, and
 - installs `SlowFirstFileScheduling` (hook `pytest_xdist_make_scheduler`): the loadfile schedule
   that keeps that order and splits each file of `SPLIT_FILES` into one unit per backend case
-  (`[duckdb...]` / `[postgres...]` in the test id), so its DuckDB and Postgres halves can run on
-  two workers at once (`split_scope`).
+  (`duckdb` / `postgres` as a dash-separated part of the test id: `[duckdb]`, `[postgres-day]`), so
+  its DuckDB and Postgres halves can run on two workers at once (`split_scope`); its tests
+  without a backend case stay one more unit.
 Refresh `SLOW_FILES` from `pytest -n 2 --dist loadfile --durations=0` (add the durations of each
 file's tests, setup included) when a file gets much slower or a new slow file appears.
 """
@@ -35,26 +36,46 @@ PORT_BASE = 20000
 PORTS_PER_WORKER = 500
 PG_NAME_LIMIT = 63  # Postgres truncates identifiers longer than this
 
-# Slowest first: seconds per file (setup included) in `make test` with 2 workers, 2026-12 (see README).
+# Slowest first: the files whose tests (setup included) took >= 150 s in all, in the one measured
+# `make test` run with 2 workers (`--durations=0`, 2026-12, on a machine with load average 10-20: see README).
 SLOW_FILES: tuple[str, ...] = (
-    "tests/test_metrics_values.py",
-    "tests/test_categories.py",
     "tests/test_share_keys.py",
-    "tests/test_order_lines.py",
-    "tests/test_e2e.py",
-    "tests/test_dbt_quality.py",
-    "tests/test_share.py",
-    "tests/test_share_secrecy.py",
-    "tests/test_compose.py",
-    "tests/test_dbt_incremental.py",
-    "tests/test_dbt_build.py",
     "tests/test_build_publish.py",
-    "tests/test_share_linkage.py",
+    "tests/test_order_lines.py",
+    "tests/test_categories.py",
+    "tests/test_share.py",
+    "tests/test_build_report.py",
+    "tests/test_metrics_cli.py",
+    "tests/test_dbt_warehouse_name.py",
+    "tests/test_metrics_values.py",
+    "tests/test_e2e.py",
+    "tests/test_share_secrecy.py",
+    "tests/test_recs_controls.py",
+    "tests/test_e2e_untrusted.py",
+    "tests/test_app.py",
+    "tests/test_loader_files.py",
+    "tests/test_dbt_hygiene.py",
+    "tests/test_generator.py",
+    "tests/test_dbt_snapshot.py",
+    "tests/test_dbt_duckdb_settings.py",
+    "tests/test_app_built.py",
+    "tests/test_app_privacy.py",
+    "tests/test_dbt_quality.py",
     "tests/test_dbt_make_build.py",
+    "tests/test_dbt_macros.py",
+    "tests/test_compose.py",
 )
 
-# Files that dominate the run: their backend cases become separate units of work.
-SPLIT_FILES: frozenset[str] = frozenset({"tests/test_metrics_values.py"})
+# Files with one long test per backend (a whole `dbt build` or `make build` each): each backend case is
+# its own unit of work, so the two halves start side by side on the two workers.
+SPLIT_FILES: frozenset[str] = frozenset(
+    {
+        "tests/test_build_publish.py",
+        "tests/test_order_lines.py",
+        "tests/test_categories.py",
+        "tests/test_metrics_values.py",
+    }
+)
 SPLIT_CASES: tuple[str, ...] = ("duckdb", "postgres")
 
 
