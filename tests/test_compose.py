@@ -126,7 +126,7 @@ def test_dockerfile_base_image_and_copied_paths_exist() -> None:
             assert (ROOT / source).exists(), f"Dockerfile COPY {source}: no such path in the repo"
     # Everything the app and the build import is copied: top-level packages, dbt project, app.
     copied = {source.rstrip("/") for *sources, _ in copies for source in sources}
-    assert {"requirements.txt", "c360", "data_gen", "dbt_c360", "pages", "app.py"} <= copied
+    assert {"requirements.txt", "c360", "data_gen", "dbt_c360", "views", "app.py"} <= copied
     runs = " ".join(args for keyword, args in instructions if keyword == "RUN")
     assert "pip install -r requirements.txt" in runs
     entry = json.loads(next(args for keyword, args in instructions if keyword == "ENTRYPOINT"))

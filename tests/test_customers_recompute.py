@@ -262,6 +262,10 @@ def reference_customers(raw_dir: Path) -> pd.DataFrame:
             "age": age,
             "age_band": age_band(age),
             "has_identity_conflict": c["conflict"],
+            # without the identity step (plain dbt build) every record is its own person
+            "source_contact_ids": c["contact_id"],
+            "source_record_count": 1,
+            "match_confidence": None,
             "first_purchase_date": min(dates) if dates else None,
             "last_purchase_date": max(dates) if dates else None,
             "order_count": order_count,
@@ -298,6 +302,8 @@ def _normal(value: object) -> object:
     """A comparable Python value from pandas/DuckDB/psycopg2 output."""
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
+    if hasattr(value, "dtype") and "float" in str(value.dtype) and math.isnan(float(value)):
+        return None  # a numpy float32 null (DuckDB FLOAT)
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if isinstance(value, Decimal | float) or (hasattr(value, "dtype") and "float" in str(value.dtype)):
