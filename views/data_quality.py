@@ -102,7 +102,7 @@ def show_rows(test: dict) -> None:
     reveal = show_pii()
     if test["model"] in app_quality.SOURCE_ROWS and test["column"]:
         total, rows = app_quality.source_failing_rows(
-            wh, test["model"], test["column"], test["test_type"], stored
+            wh, test["model"], test["column"], test["test_type"], stored, test.get("parent")
         )
         quarantine_table = app_quality.SOURCE_ROWS[test["model"]][0]
         shown = f", first {len(rows)} shown" if total > len(rows) else ""

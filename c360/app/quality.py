@@ -109,11 +109,12 @@ def _stored_columns(wh: Warehouse, table: str) -> list[str]:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def source_failing_rows(
-    wh: Warehouse, source: str, column: str, test_type: str, stored: str | None
+    wh: Warehouse, source: str, column: str, test_type: str, stored: str | None, parent: str | None = None
 ) -> tuple[int, pd.DataFrame]:
     """The raw `source` rows a test on `source.column` flagged, with the quarantine reason each got.
 
-    `not_null`: rows whose column is empty; other tests: rows whose column holds a value the test
+    `not_null`: rows whose column is empty; `relationships` on a raw `parent` (`schema.table.field`):
+    rows whose value the parent does not hold; other tests: rows whose column holds a value the test
     stored as failing (first column of its stored-failures table `quality.<stored>`). Returns the
     number of flagged rows and the first `LIST_ROWS` of them in source row order.
     """
@@ -124,8 +125,17 @@ def source_failing_rows(
     if column not in raw_columns:
         raise AppDataError(f"`{source}` has no column `{column}`. Run `make build` to refresh the artifacts.")
     col = f"r.{quote_identifier(column)}"
+    parent_schema, parent_table, parent_field = ((parent or "").split(".") + ["", "", ""])[:3]
     if test_type == "not_null":
         condition = f"{col} is null"
+    elif test_type == "relationships" and f"{parent_schema}.{parent_table}" in SOURCE_ROWS and parent_field:
+        # dbt's relationships rule, evaluated here: the test stores no failing rows (they would
+        # keep the ids of erased contacts in schema quality)
+        key = quote_identifier(parent_field)
+        condition = (
+            f"{col} is not null and {col} not in (select {key} from {quote_identifier(parent_schema)}."
+            f"{quote_identifier(parent_table)} where {key} is not null)"
+        )
     else:
         if not stored or stored not in quality_tables(wh):
             raise AppDataError(f"No stored failures table `quality.{stored}`. Run `make build`.")
