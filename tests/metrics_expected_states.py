@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tests.metrics_expected import MartFrames, truncate
+from tests.rfm_expected import segment
 
 
 def ntile5(frame: pd.DataFrame, by: list[str], ascending: list[bool]) -> pd.Series:
@@ -17,25 +18,6 @@ def ntile5(frame: pd.DataFrame, by: list[str], ascending: list[bool]) -> pd.Seri
     size, extra = divmod(len(ordered), 5)
     labels = np.repeat(np.arange(1, 6), [size + (1 if b < extra else 0) for b in range(5)])
     return pd.Series(labels, index=ordered).reindex(frame.index)
-
-
-def segment(r: int, f: int, m: int) -> str:
-    """The RFM segment rules of the project guide (first match wins)."""
-    if r >= 4 and f >= 4 and m >= 4:
-        return "Champions"
-    if r >= 3 and f >= 4:
-        return "Loyal Customers"
-    if r >= 4 and f <= 2:
-        return "New Customers"
-    if r >= 3 and f >= 2:
-        return "Potential Loyalists"
-    if r <= 2 and f >= 4 and m >= 4:
-        return "Cannot Lose Them"
-    if r <= 2 and f >= 3:
-        return "At Risk"
-    if r <= 2 and f <= 2:
-        return "Hibernating"
-    return "Needs Attention"
 
 
 def state_dates(as_of: pd.Timestamp, first_day: pd.Timestamp) -> list[pd.Timestamp]:

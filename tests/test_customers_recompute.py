@@ -18,6 +18,7 @@ import pytest
 
 from c360 import config
 from tests.conftest import Warehouse
+from tests.rfm_expected import segment
 
 TS_RE = re.compile(r"\d{4}-\d{2}-\d{2} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -190,26 +191,6 @@ def ntile(keys: list[tuple], buckets: int = 5) -> list[int]:
         tiles.append(tile)
         left -= 1
     return tiles
-
-
-def segment(r: int | None, f: int | None, m: int | None) -> str:
-    if r is None or f is None or m is None:
-        return "Prospect"
-    if r >= 4 and f >= 4 and m >= 4:
-        return "Champions"
-    if r >= 3 and f >= 4:
-        return "Loyal Customers"
-    if r >= 4 and f <= 2:
-        return "New Customers"
-    if r >= 3 and f >= 2:
-        return "Potential Loyalists"
-    if r <= 2 and f >= 4 and m >= 4:
-        return "Cannot Lose Them"
-    if r <= 2 and f >= 3:
-        return "At Risk"
-    if r <= 2:
-        return "Hibernating"
-    return "Needs Attention"
 
 
 def age_band(age: int | None) -> str:
