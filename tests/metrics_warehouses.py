@@ -5,7 +5,10 @@ whose data ends on a chosen day (a partial month), with the models rebuilt by db
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +18,7 @@ import pandas as pd
 import psycopg2
 import pytest
 
+from c360 import config
 from c360.metrics.client import MetricsClient
 from c360.warehouse import query
 from tests.conftest import Warehouse, duckdb_warehouse, new_pg_database, pg_warehouse
@@ -81,3 +85,20 @@ def data_ending_on(
         con.close()
         copy.dbt(["run", "--select", *rebuild])
         yield copy
+
+
+def run_mf(warehouse: Warehouse, target_path: Path, args: list[str], skip_parse: bool = False) -> str:
+    """stdout of `python -m c360.metrics.mf <args>` (the `make mf` path) on `warehouse`; asserts exit 0."""
+    env = {**os.environ, **warehouse.env, "DBT_TARGET_PATH": str(target_path)}
+    if skip_parse:
+        env["C360_MF_SKIP_PARSE"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-m", "c360.metrics.mf", *args],
+        cwd=config.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout

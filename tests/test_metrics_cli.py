@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -23,22 +20,7 @@ from tests.metrics_expected import (
     transaction_metrics,
     truncate,
 )
-
-
-def _run_mf(warehouse: Warehouse, target_path: Path, args: list[str], skip_parse: bool = False) -> str:
-    env = {**os.environ, **warehouse.env, "DBT_TARGET_PATH": str(target_path)}
-    if skip_parse:
-        env["C360_MF_SKIP_PARSE"] = "1"
-    result = subprocess.run(
-        [sys.executable, "-m", "c360.metrics.mf", *args],
-        cwd=config.REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
+from tests.metrics_warehouses import run_mf
 
 
 @pytest.mark.parametrize("engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -50,7 +32,7 @@ def test_mf_query_through_the_wrapper(engine: str, request: pytest.FixtureReques
     target_path = tmp_path / "target"
     out_csv = tmp_path / "out.csv"
     args = ["query", "--metrics", "total_spend", "--group-by", "metric_time__month,transaction__category"]
-    _run_mf(warehouse, target_path, [*args, "--csv", str(out_csv)])
+    run_mf(warehouse, target_path, [*args, "--csv", str(out_csv)])
     assert (target_path / "semantic_manifest.json").exists()
     got = pd.read_csv(out_csv)
     got["metric_time__month"] = pd.to_datetime(got["metric_time__month"]).astype("datetime64[us]")
@@ -64,15 +46,15 @@ def test_mf_query_through_the_wrapper(engine: str, request: pytest.FixtureReques
         expected[["metric_time__month", "transaction__category", "total_spend"]],
         ["metric_time__month", "transaction__category"],
     )
-    listing = _run_mf(warehouse, target_path, ["list", "metrics"], skip_parse=True)
+    listing = run_mf(warehouse, target_path, ["list", "metrics"], skip_parse=True)
     assert "books_spend_share" in listing and "cohort_lifetime_repeat_rate" in listing
-    validation = _run_mf(warehouse, target_path, ["validate-configs"], skip_parse=True)
+    validation = run_mf(warehouse, target_path, ["validate-configs"], skip_parse=True)
     assert "ERRORS: 0" in validation and "Successfully validated metrics against data warehouse" in validation
 
     # Every named metric through `mf query` gives what the Python client gives (the client's
     # values are checked against pandas in test_metrics_values.py).
     all_csv = tmp_path / "all.csv"
-    _run_mf(
+    run_mf(
         warehouse,
         target_path,
         [

@@ -5,20 +5,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from c360 import config
 from c360.app import data as app_data
 from c360.app import metrics as app_metrics
 from c360.warehouse import Warehouse as ExecTarget
 from tests.conftest import Warehouse
-from tests.metrics_warehouses import ENGINES, source_warehouse
+from tests.metrics_warehouses import ENGINES, run_mf, source_warehouse
 
 # Periods of the Overview's radio: rolling, to-date and full-month windows.
 PERIODS = ("Last 30 days", "Quarter to date", "Last full month")
@@ -31,16 +27,7 @@ def mf_query(
     args = ["query", "--metrics", ",".join(metrics), "--decimals", "10", "--csv", str(out)]
     if window is not None:
         args += ["--start-time", window[0], "--end-time", window[1]]
-    env = {**os.environ, **warehouse.env, "DBT_TARGET_PATH": str(target_path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "c360.metrics.mf", *args],
-        cwd=config.REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_mf(warehouse, target_path, args)
     frame = pd.read_csv(out)
     assert len(frame) == 1, frame
     return frame.iloc[0]
