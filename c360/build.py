@@ -107,7 +107,7 @@ def run(target: str, artifacts: Path) -> int:
     attempt.at("load", artifacts)
     started = time.time()
     try:
-        status = _steps(target, artifacts, attempt)
+        status, summary = _steps(target, artifacts, attempt)
     except Exception as exc:
         attempt.finish(artifacts, f"{type(exc).__name__}: {exc}")
         raise
@@ -118,7 +118,9 @@ def run(target: str, artifacts: Path) -> int:
             discard_postgres_shadow(config.pg_settings().dsn(), dbt_schemas())
     if status != 0 and attempt.status == "running":
         attempt.finish(artifacts, "failed")
-    print(build_history.record(target, artifacts, status, started, time.time()))
+    print(f"      {build_history.record(target, artifacts, status, started, time.time())}")
+    if summary:
+        print(summary)  # the last line: what was built
     return status
 
 
@@ -136,7 +138,8 @@ def identity_step(target: str, dbt_env: dict[str, str]) -> str:
     return f"identity: not run on {target} (one customer per contact id)"
 
 
-def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
+def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> tuple[int, str]:
+    """The steps; returns the exit status and, on success, the summary line."""
     mode = freshness_mode()
     loaded = load_if_needed(target)
     print(f"[1/3] {loaded}")
@@ -166,7 +169,7 @@ def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
             started,
         )
         if not fresh.has_results:
-            return _fail(f"dbt source freshness: {fresh.cause}", attempt, artifacts)
+            return _fail(f"dbt source freshness: {fresh.cause}", attempt, artifacts), ""
         print(f"[2/3] source freshness: {', '.join(freshness_lines(artifacts / 'sources.json'))}")
         stale = fresh.counts.get("error", 0) + fresh.counts.get("runtime error", 0)
         if stale and mode == "error":
@@ -176,7 +179,7 @@ def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
                 "or `make build FRESHNESS=skip`.",
                 attempt,
                 artifacts,
-            )
+            ), ""
         if stale:
             print(f"      stale sources, building anyway (FRESHNESS=warn): {', '.join(fresh.failed_nodes)}")
 
@@ -197,12 +200,12 @@ def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
         if gate:
             return _fail(
                 "quarantine gate, the marts were not published:\n  " + "\n  ".join(gate), attempt, artifacts
-            )
+            ), ""
         return _fail(
             f"dbt {' '.join(args)} on {target}: {report.counts_line()}; cause: {report.cause}",
             attempt,
             artifacts,
-        )
+        ), ""
     attempt.at("publish", artifacts)
     if target == "duckdb":
         write_duckdb_marker(Path(dbt_env["C360_DUCKDB_PATH"]), attempt)
@@ -214,14 +217,13 @@ def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> int:
         if parse.returncode != 0:
             return _fail(
                 f"dbt parse (published schema names) on {target}: exit {parse.returncode}", attempt, artifacts
-            )
+            ), ""
         publish_postgres(config.pg_settings().dsn(), dbt_schemas(), attempt)
     attempt.finish(artifacts)
-    print(
+    return 0, (
         f"[3/3] build OK on {target}: {report.counts_line()}; published build {attempt.build_id}; "
         f"artifacts in {artifacts}"
     )
-    return 0
 
 
 def main() -> int:

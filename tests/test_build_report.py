@@ -71,6 +71,7 @@ def test_killed_dbt_with_stale_or_no_artifacts_reports_the_kill(
     duckdb.connect(str(tmp_path / "c360.duckdb")).close()  # the build copies it to its candidate
     monkeypatch.setenv("C360_FRESHNESS", "skip")
     monkeypatch.setattr(build, "load_if_needed", lambda target: "raw tables present")
+    monkeypatch.setattr(build, "identity_step", lambda target, env: "identity: not run (no raw tables here)")
 
     def killed(args: list[str], **_: object) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(["dbt", *args], -9, "", "")

@@ -135,7 +135,10 @@ def test_every_built_column_has_a_description(docs_artifacts: Artifacts) -> None
     catalog, manifest = docs_artifacts
     enabled = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] in DESCRIBED_TYPES}
     assert enabled <= set(catalog["nodes"]), sorted(enabled - set(catalog["nodes"]))
-    assert set(manifest["sources"]) == set(catalog["sources"])
+    # identity and recs_model are written by `make build`'s Python steps, absent after a plain dbt build
+    optional = {uid for uid in manifest["sources"] if uid.split(".")[2] in ("identity", "recs_model")}
+    assert set(manifest["sources"]) - optional == set(catalog["sources"]) - optional
+    assert set(catalog["sources"]) <= set(manifest["sources"])
     assert sum(len(catalog["nodes"][uid]["columns"]) for uid in enabled) > 200
     missing = undescribed_columns(catalog, manifest)
     assert missing == [], f"{len(missing)} columns without a description:\n" + "\n".join(missing)
