@@ -115,7 +115,8 @@ def test_reload_then_incremental_build_equals_full_refresh(warehouse: Warehouse,
     share_vars = _share_vars(tmp_path)
 
     warehouse.load(first / "contacts.csv", first / "transactions.csv")
-    warehouse.dbt(["build", *share_vars])
+    # load A's build only sets up the incremental state: its data tests run again on B
+    warehouse.dbt(["build", "--exclude-resource-type", "test", "unit_test", *share_vars])
 
     # The erased person: a buyer with one clean contact record of their own.
     buyers = warehouse.query(

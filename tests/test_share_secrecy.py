@@ -15,7 +15,6 @@ import secrets
 import shutil
 import stat
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +74,7 @@ def scanned_roots(run: ShareRun) -> list[Path]:
     """Every place the share step (dbt included) may have written to."""
     project = config.DBT_PROJECT_DIR
     roots = [*project.glob("target*"), project / "logs", config.REPO_ROOT / "data"]
-    roots += [run.out_dir, run.target_path, *Path(tempfile.gettempdir()).glob("c360-share-salt-*")]
+    roots += [run.out_dir, run.target_path]  # the salt file lived in target_path/share_build/secret
     return [root for root in roots if root.exists()]
 
 
@@ -98,6 +97,7 @@ def test_no_file_holds_the_salt(share_run: ShareRun) -> None:
     assert scanned > 10  # the scan read the artifacts, logs and delivery
     assert (share_run.target_path / "share_build" / "manifest.json").is_file()
     assert (share_run.target_path / "share_build" / "logs" / "dbt.log").is_file()
+    assert not (share_run.target_path / "share_build" / "secret").exists()  # the salt file is gone
     assert share_run.salt not in share_run.output
 
 

@@ -60,7 +60,7 @@ def build_share(salt: Salt, k: int, env: Mapping[str, str] | None = None) -> Pat
     full_env = {**os.environ, **(env or {})}
     path = private_dir(target_path(full_env))
     target = full_env.get("DBT_TARGET", "duckdb").strip().lower()
-    with salt_handoff(salt, k, target, full_env, path / "logs") as handoff:
+    with salt_handoff(salt, k, target, full_env, path) as handoff:
         try:
             run_dbt(["build", "--select", SHARE_SELECTOR, "--vars", handoff.vars_json],
                     target_path=path, env={**(env or {}), **handoff.env})

@@ -3,8 +3,10 @@
 dbt gets only `--vars {share_build, share_salt_file, k_anonymity}`. The model SQL reads the salt
 at run time (`macros/share/share_salt_sql.sql`):
 
-- DuckDB and Spark read a temporary salt file (mode 0600 in a fresh 0700 directory, deleted when
-  the run ends) whose path is `share_salt_file`;
+- DuckDB and Spark read a temporary salt file (mode 0600 in a 0700 directory `secret/` of the
+  private build directory, deleted when the run ends) whose path is `share_salt_file`; the path
+  is the same on every run of one build directory, so the vars do not change between runs and
+  dbt parses partially (a fresh random path made every `make share` a full parse);
 - Postgres reads the session setting `c360.share_salt`, which libpq sends at connect from
   `PGOPTIONS` in dbt's environment (the server cannot read a client file).
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,14 +58,20 @@ def _pg_options(existing: str, salt: Salt) -> str:
 
 
 @contextmanager
-def salt_handoff(salt: Salt, k: int, target: str, env: Mapping[str, str], log_dir: Path) -> Iterator[Handoff]:
+def salt_handoff(
+    salt: Salt, k: int, target: str, env: Mapping[str, str], build_dir: Path
+) -> Iterator[Handoff]:
     """The vars and environment for one `dbt build --select share`; the salt file is gone afterwards.
 
     target: the dbt target (`postgres`/`prod` use the session setting, others the salt file).
     env: the environment dbt will inherit (its PGOPTIONS is extended, not replaced).
-    log_dir: where dbt writes this run's logs (made private).
+    build_dir: the private directory of the share build; dbt writes its logs to `logs/` and the
+        salt file lives in `secret/` for the run.
     """
-    secret_dir = Path(tempfile.mkdtemp(prefix="c360-share-salt-"))  # mkdtemp: mode 0700
+    log_dir = build_dir / "logs"
+    secret_dir = build_dir / "secret"
+    shutil.rmtree(secret_dir, ignore_errors=True)  # left by a killed run
+    private_dir(secret_dir)
     try:
         extra = {"DBT_LOG_PATH": str(private_dir(log_dir))}
         run_vars: dict[str, object] = {"share_build": True, "k_anonymity": k}
