@@ -7,7 +7,10 @@ upstream models) is killed (dbt and its JVM, the whole process group) at two mom
 the new version is being written (the table must hold exactly its old rows), and after the
 switch, before the clean-up (exactly the new rows, as a complete run leaves them). Each time
 the table is read by a new JVM, and the next run must succeed and clear what the killed one
-left without touching the table's files.
+left without touching the table's files. The second load is a reload, as a new CRM/web
+extract would be: it adds the held-back transactions, drops some published ones and changes
+the amount of others, so the complete run takes the Spark paths of the reconciling pre-hook
+(macros/incremental/delete_rows_missing_from.sql) and of the merge.
 Run with `make test-spark`.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +40,8 @@ CUSTOMERS = 300
 SEED = 5
 NOW = datetime(2025, 6, 30, 12, 0, 0, tzinfo=UTC)
 HELD_BACK = 120  # transactions left out of the first load, added by the second
+REMOVED = 15  # transactions of the first load missing from the second (must leave the fact)
+CHANGED = 10  # transactions of the first load whose amount the second load changes
 MODEL = "transactions"
 
 
@@ -50,11 +56,18 @@ def _python(args: list[str], env: dict[str, str]) -> None:
     assert result.returncode == 0, f"{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
 
 
-def _transaction_ids(base: Path, env: dict[str, str], label: str) -> set[str]:
-    """The ids in marts.transactions as Spark reads it now (its own JVM, after the killed one)."""
+def _transaction_amounts(base: Path, env: dict[str, str], label: str) -> dict[str, float]:
+    """transaction_id -> amount of marts.transactions as Spark reads it now (its own JVM, after
+    the killed one)."""
     out = base / f"dump_{label}"
     _python(["-m", "c360.spark", "dump", "--out", str(out), f"marts.{MODEL}"], env)
-    return set(pq.read_table(out / f"marts.{MODEL}.parquet").column("transaction_id").to_pylist())
+    table = pq.read_table(out / f"marts.{MODEL}.parquet", columns=["transaction_id", "amount"]).to_pydict()
+    return {tid: float(amount) for tid, amount in zip(table["transaction_id"], table["amount"], strict=True)}
+
+
+def _transaction_ids(base: Path, env: dict[str, str], label: str) -> set[str]:
+    """The ids in marts.transactions as Spark reads it now."""
+    return set(_transaction_amounts(base, env, label))
 
 
 def _killed_run(base: Path, env: dict[str, str], label: str, moment: Callable[[Path], bool]) -> str:
@@ -111,28 +124,42 @@ def test_killed_rewrite_leaves_the_table_whole_and_the_next_run_recovers(tmp_pat
     with (raw / "transactions.csv").open(newline="", encoding="utf-8") as handle:
         header, *rows = list(csv.reader(handle))
     rows.sort(key=lambda row: row[header.index("_loaded_at_utc")])
-    held_back = {row[header.index("id")] for row in rows[-HELD_BACK:]}
-    first = tmp_path / "raw_first"
-    first.mkdir()
-    (first / "contacts.csv").write_text((raw / "contacts.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    tid, amount = header.index("id"), header.index("amount")
+    held_back = {row[tid] for row in rows[-HELD_BACK:]}
+    first, second = tmp_path / "raw_first", tmp_path / "raw_second"
+    for folder in (first, second):
+        folder.mkdir()
+        shutil.copyfile(raw / "contacts.csv", folder / "contacts.csv")
     with (first / "transactions.csv").open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([header, *rows[:-HELD_BACK]])
+    # the reload: every 20th published row gone, the next ones with a new amount, the rest as before
+    removed = {row[tid] for row in rows[: -HELD_BACK : 20][:REMOVED]}
+    kept = [row for row in rows if row[tid] not in removed]
+    changed = {row[tid]: f"{float(row[amount]) + 1.5:.2f}" for row in kept[1:-HELD_BACK:20][:CHANGED]}
+    reloaded = [[*row[:amount], changed.get(row[tid], row[amount]), *row[amount + 1 :]] for row in kept]
+    with (second / "transactions.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *reloaded])
+    assert len(removed) == REMOVED and len(changed) == CHANGED
     env = _env(tmp_path)
 
     _python(["-m", "data_gen", "load", "--target", "spark", "--dir", str(first)], env)
     first_build = ["build", "-s", f"+{MODEL}", "--resource-type", "model", "--resource-type", "seed"]
     run_dbt(first_build, target="spark", target_path=tmp_path / "target_first", env=env)
     before = _transaction_ids(tmp_path, env, "before")
-    _python(["-m", "data_gen", "load", "--target", "spark", "--dir", str(raw)], env)
+    assert removed <= before and set(changed) <= before
+    _python(["-m", "data_gen", "load", "--target", "spark", "--dir", str(second)], env)
 
     warehouse = tmp_path / "spark" / "warehouse"
     _killed_run(tmp_path, env, "during_write", _writing_version(warehouse))
     after_write_kill = _transaction_ids(tmp_path, env, "after_write_kill")
-    # the second `set location` (the version table taking the old folder) is sent only after the
-    # first one, the switch, has finished: the kill lands after the switch, before the clean-up
+    # The reload makes the run rewrite the table twice, each with two `set location` statements
+    # (the switch, then the version table taking the old folder): the pre-hook's delete of the
+    # removed and changed rows, then the merge. The fourth is sent only after the third, the
+    # merge's switch, has finished: the kill lands after that switch, before its clean-up
     # (counted on this table's statements: the upstream register int_contacts_registered is
-    # incremental too and is rewritten first)
-    log = _killed_run(tmp_path, env, "after_switch", _logged("set location", 2, on=f"{MODEL}__v"))
+    # incremental too and is rewritten first). The first kill, while a version is written, lands
+    # in the delete's rewrite.
+    log = _killed_run(tmp_path, env, "after_switch", _logged("set location", 4, on=f"{MODEL}__v"))
     assert f"{MODEL}__v" in log, "the run reached the switch to a new version"
     after_switch_kill = _transaction_ids(tmp_path, env, "after_switch_kill")
 
@@ -140,10 +167,13 @@ def test_killed_rewrite_leaves_the_table_whole_and_the_next_run_recovers(tmp_pat
     recovered = run_dbt(recover, target="spark", target_path=tmp_path / "target_recover", env=env,
                         check=False)
     assert recovered.returncode == 0, recovered.stdout[-4000:]
-    after = _transaction_ids(tmp_path, env, "after")
+    amounts = _transaction_amounts(tmp_path, env, "after")
+    after = set(amounts)
 
-    # the complete run added exactly the held-back transactions (all valid: no defects)
-    assert len(after) == len(before) + HELD_BACK and after - before == held_back
+    # the complete run added exactly the held-back transactions (all valid: no defects), dropped
+    # the removed ones and took the changed amounts
+    assert after == (before - removed) | held_back
+    assert {t: amounts[t] for t in changed} == {t: float(a) for t, a in changed.items()}
     # killed while the new version was written: the old rows; killed after the switch: the new
     # ones (and the recovery must not delete them through the leftover version table that
     # shares their folder)

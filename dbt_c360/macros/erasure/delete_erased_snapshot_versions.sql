@@ -35,7 +35,7 @@
                 left anti join {{ erased }} as erased
                     on erased.contact_key = {{ c360.sha256_hex('version.contact_id') }}
             {%- endset -%}
-            {% do c360.spark_swap_in_rewrite(target, kept_sql, dest_columns) %}
+            {% do c360.spark_swap_in_rewrite(target, kept_sql, dest_columns, 'erase_versions') %}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

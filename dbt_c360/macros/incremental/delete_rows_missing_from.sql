@@ -51,7 +51,7 @@
                 kept.`{{ name }}` <=> existing.`{{ name }}`{{ ' and' if not loop.last }}
                 {%- endfor %}
             {%- endset -%}
-            {% do c360.spark_swap_in_rewrite(target, kept_sql, dest_columns) %}
+            {% do c360.spark_swap_in_rewrite(target, kept_sql, dest_columns, 'delete_missing') %}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -49,7 +49,7 @@
         {%- do process_schema_changes(on_schema_change, tmp_relation, existing_relation) -%}
         {%- set dest_columns = adapter.get_columns_in_relation(target_relation) | map(attribute='name') | list -%}
         {% do c360.spark_swap_in_rewrite(target_relation,
-            c360.spark_merge_rewrite_sql(target_relation, tmp_relation, dest_columns, keys), dest_columns) %}
+            c360.spark_merge_rewrite_sql(target_relation, tmp_relation, dest_columns, keys), dest_columns, 'merge') %}
     {%- endif -%}
 
     {% set should_revoke = should_revoke(existing_relation, full_refresh_mode) %}

@@ -44,7 +44,7 @@
         {% do create_columns(target_relation, missing_columns) %}
         {% set dest_columns = adapter.get_columns_in_relation(target_relation) | map(attribute='name') | list %}
         {% do c360.spark_swap_in_rewrite(target_relation, c360.spark_snapshot_rewrite_sql(
-            target_relation, staging_table, dest_columns, columns), dest_columns) %}
+            target_relation, staging_table, dest_columns, columns), dest_columns, 'snapshot') %}
         {% do post_snapshot(staging_table) %}
     {% endif %}
 

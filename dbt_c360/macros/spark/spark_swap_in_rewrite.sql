@@ -10,14 +10,18 @@
     with either its old rows (before the switch) or the new ones (after), never a partial or
     missing table; `spark_drop_leftover_versions` clears what the killed run left at the start
     of the next one. Unpartitioned tables only: partitions keep locations of their own.
-    Used by the Parquet merge and snapshot materializations of this folder.
+    Used by the Parquet merge and snapshot materializations of this folder and by the pre/post
+    hooks that delete rows (reloads, erasure). `purpose` names the caller: one run may rewrite a
+    table twice (a hook's delete, then the merge), and each rewrite needs a version table of its
+    own: the second `create table` would otherwise land in the folder that the first rewrite
+    has just made the target's (the version id is 12 hex characters of md5(run, purpose)).
 -#}
-{% macro spark_swap_in_rewrite(target, rewrite_sql, dest_columns) %}
+{% macro spark_swap_in_rewrite(target, rewrite_sql, dest_columns, purpose='rewrite') %}
     {%- if config.get('partition_by') -%}
         {% do exceptions.raise_compiler_error(
             target ~ ": the Parquet rewrite (macros/spark/) swaps whole tables and supports no partition_by") %}
     {%- endif -%}
-    {%- set run = (invocation_id | replace('-', ''))[:12] -%}
+    {%- set run = local_md5(invocation_id ~ '/' ~ purpose)[:12] -%}
     {%- set version = target.incorporate(path={'identifier': target.identifier ~ '__v' ~ run}, type='table') -%}
     {% do c360.spark_drop_leftover_versions(target) %}
     {% call statement('build_rewrite') %}
