@@ -131,10 +131,12 @@ def identity_step(target: str, dbt_env: dict[str, str]) -> str:
     from c360.identity.step import SCHEMA, run_duckdb, run_postgres
 
     threshold, floor = config.identity_thresholds()
+    manifest = config.identity_manifest()
     if target == "duckdb":
-        return run_duckdb(Path(dbt_env["C360_DUCKDB_PATH"]), threshold, floor).summary()
+        return run_duckdb(Path(dbt_env["C360_DUCKDB_PATH"]), threshold, floor, manifest).summary()
     if target == "postgres":
-        return run_postgres(config.pg_settings().dsn(), SCHEMA + NEXT_SUFFIX, threshold, floor).summary()
+        dsn = config.pg_settings().dsn()
+        return run_postgres(dsn, SCHEMA + NEXT_SUFFIX, threshold, floor, manifest).summary()
     return f"identity: not run on {target} (one customer per contact id)"
 
 

@@ -168,3 +168,12 @@ def identity_thresholds(env: Mapping[str, str] | None = None) -> tuple[float, fl
     if out[1] > out[0]:
         raise ValueError(f"C360_IDENTITY_REVIEW_FLOOR ({out[1]}) is above C360_IDENTITY_THRESHOLD ({out[0]})")
     return out[0], out[1]
+
+
+def identity_manifest(env: Mapping[str, str] | None = None) -> Path:
+    """The generator manifest the identity step scores its clusters against:
+    `C360_IDENTITY_MANIFEST`, default `data/raw/manifest.json` (where `make data` and the build's
+    own generation write it). Used only when it describes the loaded contacts (c360/identity/evaluate.py)."""
+    values = os.environ if env is None else env
+    raw = values.get("C360_IDENTITY_MANIFEST")
+    return Path(raw) if raw else REPO_ROOT / "data" / "raw" / "manifest.json"

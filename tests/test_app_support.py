@@ -149,6 +149,10 @@ def demo_frames(customers: int = 400, seed: int = 7, with_recs: bool = True) -> 
     )
     cust["acquisition_month"] = cust["first_purchase_date"].dt.to_period("M").dt.to_timestamp()
     cust["loaded_at"] = LOADED_AT
+    # identity resolution (docs/identity.md): every demo customer is one source record
+    cust["source_contact_ids"] = cust["contact_id"]
+    cust["source_record_count"] = 1
+    cust["match_confidence"] = np.nan
     ccs = tx.groupby(["customer_id", "category", "category_slug"], as_index=False).agg(
         amount=("amount", "sum"),
         order_count=("transaction_id", "count"),
@@ -225,6 +229,21 @@ def _quality_frames(cust: pd.DataFrame) -> dict[str, pd.DataFrame]:
                 "contact_id": [target["contact_id"][:-1] + "0"],
                 "candidate_customer_id": [target["customer_id"]],
                 "edit_distance": [1],
+            }
+        ),
+        "quality.identity_matches": pd.DataFrame(
+            {
+                "contact_id_l": pd.Series(dtype="string"),
+                "contact_id_r": pd.Series(dtype="string"),
+                "match_weight": pd.Series(dtype="float64"),
+                "match_probability": pd.Series(dtype="float64"),
+                "is_match": pd.Series(dtype="bool"),
+                "matched_by": pd.Series(dtype="string"),
+                "agreeing_fields": pd.Series(dtype="string"),
+                **{
+                    f"{f}_level": pd.Series(dtype="int64")
+                    for f in ("first_name", "surname", "email", "birth_date", "address", "gender")
+                },
             }
         ),
         "quality.row_conservation": pd.DataFrame(

@@ -28,12 +28,16 @@ def _aliased(out: Path, customers: int, seed: int, rate: float) -> Path:
     return out
 
 
-def _build(warehouse: Warehouse, raw: Path, select: str, full_refresh: bool = False) -> None:
-    """Load `raw`, run the identity step into the DuckDB file, run dbt up to `select`."""
+def _build(
+    warehouse: Warehouse, raw: Path, select: str, full_refresh: bool = False, manifest: Path | None = None
+) -> None:
+    """Load `raw`, run the identity step into the DuckDB file (scored against `manifest`), run dbt
+    up to `select` (space-separated selectors, each with its parents)."""
     warehouse.load(raw / "contacts.csv", raw / "transactions.csv")
     assert warehouse.duckdb_path is not None
-    run_duckdb(warehouse.duckdb_path, 0.9, 0.2)
-    warehouse.dbt(["build", "--select", f"+{select}", *MODELS, *(["--full-refresh"] if full_refresh else [])])
+    run_duckdb(warehouse.duckdb_path, 0.9, 0.2, manifest)
+    selected = " ".join(f"+{part}" for part in select.split())
+    warehouse.dbt(["build", "--select", selected, *MODELS, *(["--full-refresh"] if full_refresh else [])])
 
 
 @pytest.fixture(scope="module")

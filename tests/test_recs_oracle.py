@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import duckdb
@@ -77,9 +78,15 @@ def test_step_matrix_is_what_the_generator_draws() -> None:
 def test_latent_ids_are_the_generated_contact_ids(latent: recs_oracle.Latent, generated_dir: Path) -> None:
     with open(generated_dir / "contacts.csv", newline="", encoding="utf-8") as handle:
         file_ids = {row["id"] for row in csv.DictReader(handle)}
-    assert len(latent.contact_id) == GENERATED_CUSTOMERS
+    manifest = json.loads((generated_dir / "manifest.json").read_text())
+    aliases = manifest["defects"]["contacts"]["same_person_new_id"]["pairs"]
+    assert aliases  # the default data set has people registered twice
+    assert len(latent.contact_id) == len(latent.taste) == GENERATED_CUSTOMERS + len(aliases)
     assert np.isin(latent.contact_id, list(file_ids)).mean() > 0.97
     np.testing.assert_allclose(latent.taste.sum(axis=1), 1.0)
+    row = {cid: i for i, cid in enumerate(latent.contact_id)}
+    for original, alias in aliases:  # one person, one taste
+        np.testing.assert_array_equal(latent.taste[row[original]], latent.taste[row[alias]])
 
 
 def test_oracle_bounds_the_model_on_the_generated_warehouse(

@@ -8,6 +8,7 @@ import streamlit as st
 
 from c360.app import audiences as app_audiences
 from c360.app import data as app_data
+from c360.app import identity as app_identity
 from c360.app import search as app_search
 from c360.app.pii import mask_frame, profile_fields, ref_key, show_pii, shown_id
 from c360.app.ui import category_colours, count, guarded, md_escape, md_quote, money, warehouse
@@ -218,6 +219,60 @@ def audience_membership(customer_id: str) -> None:
     )
 
 
+def merged_records(profile: dict, reveal: bool, key: str) -> None:
+    """The person's source records (identity resolution, docs/identity.md) and why they matched."""
+    st.markdown("#### Merged records")
+    ids = app_identity.member_ids(profile)
+    if len(ids) < 2:
+        st.caption("One source record: nothing was merged into this customer.")
+        return
+    wh = warehouse()
+    confidence = profile.get("match_confidence")
+    weakest = "" if confidence is None or pd.isna(confidence) else f"; weakest link {confidence:.1%}"
+    st.caption(
+        f"{count(len(ids))} source records matched as one person{weakest}"
+        + ("." if reveal else " · PII masked (ids shown as refs).")
+    )
+    records = app_identity.member_records(wh, ids)
+    st.dataframe(
+        app_identity.shown_members(records, reveal, key),
+        hide_index=True,
+        column_config={
+            "contact_id": st.column_config.TextColumn("Contact id" if reveal else "Contact ref"),
+            "full_name": "Name",
+            "email": "Email",
+            "birth_date": "Birth date",
+            "address": "Address",
+        },
+    )
+    pairs = app_identity.member_pairs(wh, ids)
+    if pairs is None:
+        st.caption("The match evidence (`quality.identity_matches`) is not built yet: run `make build`.")
+        return
+    if pairs.empty:
+        st.caption("No scored pair between these records is stored.")
+        return
+    st.markdown("**Why they matched**")
+    st.dataframe(
+        app_identity.shown_pairs(pairs, reveal, key),
+        hide_index=True,
+        column_config={
+            "contact_id_l": "Record",
+            "contact_id_r": "With record",
+            "is_match": st.column_config.CheckboxColumn("Matched"),
+            "matched_by": "Matched by",
+            "match_probability": st.column_config.NumberColumn("Probability", format="%.3f"),
+            "match_weight": st.column_config.NumberColumn("Weight", format="%.2f"),
+            **{field: field.replace("_", " ").capitalize() for field in app_identity.FIELDS},
+        },
+    )
+    st.caption(
+        "Matched by `email`: the same normalised email and a birth date that does not contradict it; "
+        "`model`: the probabilistic model's match probability at or above the threshold, with agreeing "
+        "birth dates (or emails). Fields: " + app_identity.LEGEND + "."
+    )
+
+
 PAGE_SIZES = (5, 10, 25, 100)
 
 
@@ -309,6 +364,7 @@ def render() -> None:
     with right:
         quality_flags(profile, found, reveal, key)
         audience_membership(str(profile["customer_id"]))
+    guarded(lambda: merged_records(profile, reveal, key))
     transactions_table(customer_id)
 
 

@@ -1,5 +1,5 @@
 """Data quality: headline, readable test results, a failing test's rows, quarantine and its dollars,
-build history, freshness, row conservation, identity conflicts and orphans."""
+build history, freshness, row conservation, identity resolution, identity conflicts and orphans."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from c360 import config
 from c360.app import artifacts as app_artifacts
+from c360.app import identity as app_identity
 from c360.app import quality as app_quality
-from c360.app.pii import mask_frame, show_pii
+from c360.app.pii import mask_frame, ref_key, show_pii
 from c360.app.ui import count, guarded, md_escape, money, utc, warehouse
 
 PROBLEM_STATUSES = ("warn", "fail", "error", "runtime error")
@@ -233,6 +235,82 @@ def conservation() -> None:
         st.success("Every raw row is accounted for.")
 
 
+def identity_scores(scoring: dict | None) -> None:
+    """Precision and recall against the generator's truth, or why they are unknown."""
+    if scoring is None:
+        st.caption(
+            "Precision and recall: unknown (the identity step wrote no `identity.scoring`; run `make build`)."
+        )
+        return
+    if scoring["status"] != "scored":
+        st.caption(f"Precision and recall: unknown. {md_escape(str(scoring['status']).capitalize())}.")
+        return
+    columns = st.columns(4)
+    columns[0].metric("Pairwise precision", f"{scoring['precision']:.2%}")
+    columns[1].metric("Pairwise recall", f"{scoring['recall']:.2%}")
+    columns[2].metric("Merged pairs", count(int(scoring["found_pairs"])))
+    columns[3].metric("True pairs", count(int(scoring["truth_pairs"])))
+    st.caption(
+        f"Against the generator's manifest: {count(int(scoring['correct_pairs']))} of the "
+        f"{count(int(scoring['found_pairs']))} record pairs put in one person are the same person "
+        f"(precision), of the {count(int(scoring['truth_pairs']))} true pairs (recall)."
+    )
+
+
+def identity_resolution() -> None:
+    """People by number of records, precision/recall when the truth is known, pairs for review."""
+    st.subheader("Identity resolution")
+    wh = warehouse()
+    sizes = app_identity.cluster_sizes(wh)
+    people = int(sizes["people"].sum())
+    merged = int(sizes.loc[sizes["records"] > 1, "people"].sum())
+    st.caption(
+        f"{count(people)} people; {count(merged)} of them have more than one source record "
+        "(docs/identity.md)."
+    )
+    left, right = st.columns(2)
+    left.dataframe(
+        sizes,
+        hide_index=True,
+        column_config={
+            "records": st.column_config.NumberColumn("Records per person"),
+            "people": st.column_config.NumberColumn("People", format="localized"),
+        },
+    )
+    figure = px.bar(sizes.astype({"records": "string"}), x="records", y="people", log_y=True,
+                    labels={"records": "Records per person", "people": "People (log)"})  # fmt: skip
+    figure.update_layout(height=220, margin={"t": 10})
+    right.plotly_chart(figure, width="stretch")
+    scoring = app_identity.run_scoring(wh)
+    identity_scores(scoring)
+    threshold, floor = config.identity_thresholds()
+    if scoring is not None:
+        threshold, floor = float(scoring["threshold"]), float(scoring["review_floor"])
+    review = app_identity.review_pairs(wh, threshold)
+    if review is None:
+        st.info("`quality.identity_matches` is not built yet: run `make build`.")
+        return
+    below, held, rows = review
+    st.markdown("**Near-threshold pairs for review**")
+    shown = f"; the first {len(rows)} shown" if below > len(rows) else ""
+    st.caption(
+        f"{count(below)} pair(s) not merged with a match probability from {floor:.0%} up to below the "
+        f"threshold {threshold:.0%}{shown}; {count(held)} pair(s) at or above it were held back because "
+        "their birth dates (or emails) do not agree. Fields: " + app_identity.LEGEND + "."
+    )
+    if below:
+        reveal = show_pii()
+        st.dataframe(
+            app_identity.shown_pairs(rows, reveal, "" if reveal else ref_key()).drop(columns=["is_match"]),
+            hide_index=True,
+            height=260,
+            column_config={
+                "match_probability": st.column_config.NumberColumn("Probability", format="%.3f"),
+                "match_weight": st.column_config.NumberColumn("Weight", format="%.2f"),
+            },
+        )
+
+
 def render() -> None:
     """The page body: each section on its own, so one missing table does not hide the rest."""
     st.title("Data quality")
@@ -243,6 +321,7 @@ def render() -> None:
         guarded(quarantine)
     with right:
         guarded(conservation)
+    guarded(identity_resolution)
     guarded(history)
     guarded(freshness)
     left, right = st.columns(2)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from c360 import config
 from c360.identity.clusters import contact_clusters
+from c360.identity.evaluate import SCORING_COLUMNS, scoring_row
 from c360.identity.model import BIRTH_DAY_FIRST, BIRTH_EXACT, EMAIL_SAME_LOCAL, FIELDS, predict, top_levels
 from c360.identity.normalise import RAW_COLUMNS, matching_input
 from c360.identity.rules import deterministic_pairs
@@ -41,6 +42,7 @@ class Resolution:
     clusters: pd.DataFrame
     pairs: pd.DataFrame
     seconds: float
+    scoring: pd.DataFrame | None = None  # identity.scoring's row (c360/identity/evaluate.py)
 
     def summary(self) -> str:
         """One line: contacts, people, merged records, pairs by rule / model."""
@@ -48,10 +50,15 @@ class Resolution:
         people = self.clusters["person_id"].nunique()
         rule = int((self.pairs["matched_by"] == "email").sum())
         model = int((self.pairs["is_match"] & (self.pairs["matched_by"] == "model")).sum())
-        return (
+        line = (
             f"identity: {len(self.clusters):,} contacts -> {people:,} people ({merged:,} records in "
             f"merged people; {rule:,} email-rule + {model:,} model pairs) in {self.seconds:.1f} s"
         )
+        if self.scoring is not None and self.scoring["status"].iloc[0] == "scored":
+            score = self.scoring.iloc[0]
+            line += f"; vs the generator's truth: precision {score['precision']:.4f}"
+            line += f", recall {score['recall']:.4f}"
+        return line
 
 
 def resolve(con: duckdb.DuckDBPyConnection, threshold: float, review_floor: float) -> Resolution:
@@ -105,17 +112,29 @@ def _typed(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, colum
     return "select " + ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns.items()) + f" from {name}"
 
 
-def run_duckdb(path: Path, threshold: float, review_floor: float) -> Resolution:
-    """Read `salesforce.contacts` from the DuckDB file `path`, resolve, write `identity.*` into it."""
+def _scored(
+    con: duckdb.DuckDBPyConnection, result: Resolution, manifest: Path | None, threshold: float, floor: float
+) -> Resolution:
+    """`result` with its `identity.scoring` row (against `manifest` when it describes `raw_contacts`)."""
+    row = scoring_row(con, result.clusters, manifest, threshold, floor)
+    return Resolution(result.clusters, result.pairs, result.seconds, row)
+
+
+def run_duckdb(path: Path, threshold: float, review_floor: float, manifest: Path | None = None) -> Resolution:
+    """Read `salesforce.contacts` from the DuckDB file `path`, resolve, write `identity.*` into it
+    (`identity.scoring`: precision and recall against `manifest` when it describes the contacts)."""
     with duckdb.connect(str(path), config=config.duckdb_settings().connect_config(path)) as con:
         cols = ", ".join(RAW_COLUMNS)
         con.execute(f"create or replace temp table raw_contacts as select {cols} from salesforce.contacts")
-        result = resolve(con, threshold, review_floor)
+        result = _scored(con, resolve(con, threshold, review_floor), manifest, threshold, review_floor)
         con.execute(f"create schema if not exists {SCHEMA}")
         con.execute(f"create or replace table {SCHEMA}.contact_clusters as "
                     + _typed(con, "clusters_df", result.clusters, CLUSTER_COLUMNS))  # fmt: skip
         con.execute(f"create or replace table {SCHEMA}.contact_pairs as "
                     + _typed(con, "pairs_df", result.pairs, PAIR_COLUMNS))  # fmt: skip
+        assert result.scoring is not None
+        con.execute(f"create or replace table {SCHEMA}.scoring as "
+                    + _typed(con, "scoring_df", result.scoring, SCORING_COLUMNS))  # fmt: skip
         for table in ("nicknames", "matching_input"):
             con.execute(f"drop table if exists {table}")
         con.execute("drop schema if exists splink cascade")
@@ -123,8 +142,11 @@ def run_duckdb(path: Path, threshold: float, review_floor: float) -> Resolution:
     return result
 
 
-def run_postgres(dsn: str, schema: str, threshold: float, review_floor: float) -> Resolution:
-    """Read `salesforce.contacts` from Postgres into DuckDB, resolve, write `<schema>.*` back."""
+def run_postgres(
+    dsn: str, schema: str, threshold: float, review_floor: float, manifest: Path | None = None
+) -> Resolution:
+    """Read `salesforce.contacts` from Postgres into DuckDB, resolve, write `<schema>.*` back
+    (`scoring` as in `run_duckdb`)."""
     import psycopg2
     from psycopg2 import sql
 
@@ -136,12 +158,14 @@ def run_postgres(dsn: str, schema: str, threshold: float, review_floor: float) -
         with duckdb.connect(":memory:") as con:
             con.register("raw_df", raw)
             con.execute("create table raw_contacts as select * from raw_df")
-            result = resolve(con, threshold, review_floor)
+            result = _scored(con, resolve(con, threshold, review_floor), manifest, threshold, review_floor)
+        assert result.scoring is not None
         with pg, pg.cursor() as cur:
             cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
             for table, frame, columns in (
                 ("contact_clusters", result.clusters, CLUSTER_COLUMNS),
                 ("contact_pairs", result.pairs, PAIR_COLUMNS),
+                ("scoring", result.scoring, SCORING_COLUMNS),
             ):
                 ident = sql.Identifier(schema, table)
                 cur.execute(sql.SQL("drop table if exists {}").format(ident))

@@ -38,19 +38,24 @@ KS = (1, 3)
 
 @dataclass(frozen=True)
 class Latent:
-    """Per generated person: contact id and true taste over gen_behaviour.CATEGORIES."""
+    """Per generated contact id: the id and its person's true taste over gen_behaviour.CATEGORIES."""
 
-    contact_id: np.ndarray  # str, (n,)
+    contact_id: np.ndarray  # str, (n,): people's ids, then their second ids (aliases)
     taste: np.ndarray  # (n, 7), rows sum to 1
 
 
 def latent_state(customers: int, seed: int, days: int, now: datetime) -> Latent:
-    """Re-draw the generated world and return each person's contact id and taste."""
+    """Re-draw the generated world and return every contact id with its person's taste (a person
+    registered twice, defect `same_person_new_id`, has two ids with one taste)."""
     world = simulate(customers, seed, days, resolve_rates("default"), now)
-    ids = np.array([row.tobytes().decode() for row in world.contacts.id_mat])
+    contacts = world.contacts
+    ids = np.array([row.tobytes().decode() for row in contacts.id_mat])
     cumulative = world.cust.taste
     taste = np.diff(np.concatenate([np.zeros((len(cumulative), 1)), cumulative], axis=1), axis=1)
-    return Latent(contact_id=ids, taste=taste)
+    person = np.arange(len(ids))  # id rows: the people's own ids, then one per alias
+    aliased = np.flatnonzero(contacts.alias_of_person >= 0)
+    person[contacts.alias_of_person[aliased]] = aliased
+    return Latent(contact_id=ids, taste=taste[person])
 
 
 def step_matrix(taste: np.ndarray) -> np.ndarray:

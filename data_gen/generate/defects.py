@@ -11,7 +11,7 @@ or fewer when not enough rows qualify (stale rows must predate the old load).
 | contacts | `duplicate_contact` | 0.003 | exact copy of a clean row (the later row is counted) |
 | contacts | `contact_missing_value` | 0.005 | one of `gender, birthdate, address, mail` empty |
 | contacts | `contact_stale_batch` | 0.01 | `_loaded_at_utc` of an old load, 3-10 days earlier |
-| contacts | `same_person_new_id` | 0.0 | second contact of a person, new id, variations (`aliases.py`) |
+| contacts | `same_person_new_id` | 0.02 | second contact of a person, new id, variations (`aliases.py`) |
 | transactions | `duplicate_transaction` | 0.003 | exact copy of a clean row (the later row is counted) |
 | transactions | `orphan_contact_id` | 0.002 | buyer's id with one char substituted/deleted/transposed |
 | transactions | `unknown_category` | 0.002 | category outside the seven, e.g. `Garden`, `Boks` |
@@ -25,9 +25,9 @@ or fewer when not enough rows qualify (stale rows must predate the old load).
 
 The shared-id person's purchases carry the shared id; about 40 % of the purchases of a person
 with an alias carry the alias id. Preset `heavy` is 5x `default` (`same_person_new_id` 0.05);
-preset `none` sets every rate to 0. `same_person_new_id` is 0 by default: the demo warehouse
-keeps one customer per contact id until identity resolution is merged and on (docs/identity.md);
-`--rate-same-person-new-id 0.02` gives the realistic 2 %.
+preset `none` sets every rate to 0. `same_person_new_id` is 2 % of people by default (issue #21):
+`make build` merges them back into one customer (identity resolution, docs/identity.md); a plain
+`dbt build` without the identity step keeps one customer per contact id.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class DefectRates:
     duplicate_contact: float = 0.003
     contact_missing_value: float = 0.005
     contact_stale_batch: float = 0.01
-    same_person_new_id: float = 0.0
+    same_person_new_id: float = 0.02
     duplicate_transaction: float = 0.003
     orphan_contact_id: float = 0.002
     unknown_category: float = 0.002
