@@ -46,10 +46,13 @@ def _built(raw: Path, db_path: Path, target_path: Path) -> Warehouse:
 def test_a_warehouse_file_with_any_name_builds_and_answers(
     tmp_path: Path, file_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from data_gen.generate.defects import resolve_rates
     from data_gen.generate.generator import generate
 
     raw = tmp_path / "raw"
-    generate(customers=120, seed=11, out=raw, days=60, now=datetime.now(UTC))
+    # no second records of one person: the recomputation below keeps one customer per record
+    rates = resolve_rates("default", {"same_person_new_id": 0.0})
+    generate(customers=120, seed=11, out=raw, days=60, now=datetime.now(UTC), defects=rates)
     folder = tmp_path / "my warehouse; (v2)"
     folder.mkdir()
     db_path = folder / file_name
