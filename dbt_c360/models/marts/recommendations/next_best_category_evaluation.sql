@@ -11,7 +11,7 @@
 --   guaranteed_hit_rate share of them with at most k new categories left at the cutoff: every
 --                       method hits them, so hit_rate can only vary above this floor
 --   validation_hit_rate / validation_ndcg  the same scores on the validation window
--- On generated data whose generator is known (recs_oracle_lists_exist), also method = 'oracle':
+-- On generated data whose generator is known (lists in recs_model.oracle_lists), also method = 'oracle':
 -- the ceiling, the generator's true odds ranked (stg_recs_model__oracle_lists), scored on the
 -- same test events by the same macro (a test customer the oracle could not match is a miss);
 -- it is never a candidate for serving and has no validation scores.
@@ -21,7 +21,6 @@
     {{ exceptions.raise_compiler_error("var recs_dataset_label must match [A-Za-z0-9_.-]{1,64}, got '" ~ dataset ~ "'") }}
 {%- endif %}
 {%- set double = c360.recs_double_type() %}
-{%- set with_oracle = c360.recs_oracle_lists_exist() %}
 
 with
 
@@ -61,10 +60,14 @@ oracle_list_rows as (
 
 ),
 
-{% if with_oracle -%}
 oracle_lists as (
 
-    select 'oracle' as method, customer_id, rank, category  -- noqa: RF04
+    select
+        'oracle' as method,  -- noqa: RF04
+        customer_id,
+        rank,
+        category
+
     from oracle_list_rows
 
 ),
@@ -75,7 +78,6 @@ oracle_scores as (
 
 ),
 
-{% endif -%}
 method_scores as (
 
     {{ c360.recs_score_lists('backtest', 'holdout_events', ks) | indent(4) }}
@@ -85,10 +87,9 @@ method_scores as (
 scores as (
 
     select * from method_scores
-    {%- if with_oracle %}
     union all
-    select * from oracle_scores
-    {%- endif %}
+    select * from oracle_scores  -- no oracle lists (own data): no oracle rows
+    where exists (select 1 from oracle_list_rows)
 
 ),
 
