@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 
@@ -44,7 +45,7 @@ def label(households: int) -> str:
     return f"{DATASET}_{households}hh"
 
 
-def _mapper() -> object:
+def _mapper() -> ModuleType:
     """scripts/completejourney_raw.py as a module (scripts/ is not a package)."""
     path = config.REPO_ROOT / "scripts" / "completejourney_raw.py"
     spec = importlib.util.spec_from_file_location("completejourney_raw", path)
@@ -88,7 +89,7 @@ def evaluate(workdir: Path, households: int = DEFAULT_HOUSEHOLDS) -> pd.DataFram
     raw = directory / "raw"
     shutil.rmtree(raw, ignore_errors=True)
     started = time.perf_counter()
-    _contacts, transactions = _mapper().write_raw(raw, households)  # type: ignore[attr-defined]
+    _contacts, transactions = _mapper().write_raw(raw, households)
     departments = pd.read_csv(transactions, usecols=["category"], dtype=str)["category"].dropna()
     names = sorted({name.strip() for name in departments if name.strip()})
     pd.DataFrame({"category_name": names}).to_csv(directory / "categories.csv", index=False)
