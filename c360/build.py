@@ -11,6 +11,10 @@ Steps (stop at the first failure, exit status 1):
    does not check (historical data).
 3. `dbt build` (seeds, models, snapshot, tests, unit tests): writes run_results.json;
    `FULL_REFRESH=1` (env C360_FULL_REFRESH) rebuilds incremental models from scratch.
+3b. The recommender step (c360/recs/step.py) on the same copy: the learned model's scores
+   (LightGBM; `C360_RECS_MODEL=off` skips it, as do Spark and too little data) and, on
+   generated data, the oracle's lists, then the recommender models are rebuilt so the
+   validation window can choose lightgbm; each part prints one line with its time.
 4. Publish (c360/publish.py): on DuckDB steps 2-3 run against a candidate copy of the
    warehouse file, which replaces the published file atomically only after dbt build and the
    gates passed, so a build stopped at any moment leaves readers the last good build. The
@@ -154,6 +158,9 @@ def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> tuple[int, st
         prepare_postgres_shadow(config.pg_settings().dsn(), dbt_schemas())
         dbt_env[SCHEMA_SUFFIX_ENV] = NEXT_SUFFIX
 
+    from c360.recs import step as recs_step
+
+    recs_step.clear(target, dbt_env)  # the published build's scores are of older data
     attempt.at("identity", artifacts)
     print(f"      {identity_step(target, dbt_env)}")
 
@@ -208,6 +215,12 @@ def _steps(target: str, artifacts: Path, attempt: BuildAttempt) -> tuple[int, st
             attempt,
             artifacts,
         ), ""
+    attempt.at("recs model", artifacts)
+    recs = recs_step.run(target, dbt_env, artifacts)
+    for line in recs.lines:
+        print(f"      {line}")
+    if recs.error:
+        return _fail(recs.error, attempt, artifacts), ""
     attempt.at("publish", artifacts)
     if target == "duckdb":
         write_duckdb_marker(Path(dbt_env["C360_DUCKDB_PATH"]), attempt)

@@ -204,7 +204,8 @@ PG_LOCK_TIMEOUT = "60s"
 def dbt_schemas() -> list[str]:
     """Every schema dbt builds into (the `+schema` values of dbt_project.yml, plus the marker's)."""
     project = yaml.safe_load((config.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    found: set[str] = {MARKER_SCHEMA, "identity"}  # identity: written by the build's identity step
+    # identity and recs_model: written by the build's identity and recommender steps
+    found: set[str] = {MARKER_SCHEMA, "identity", "recs_model"}
 
     def walk(value: object) -> None:
         if isinstance(value, dict):

@@ -182,6 +182,24 @@ def test_recommendations_explain_a_served_baseline(tmp_path: Path, use_db) -> No
     assert "The model is not served: it scored below the popularity baseline" in info
 
 
+def test_recommendations_name_the_oracle_ceiling_and_never_rank_it_on_validation() -> None:
+    from c360.app import quality as app_quality
+
+    evaluation = demo_frames(customers=40)["marts.next_best_category_evaluation"]
+    oracle = pd.DataFrame(
+        {"method": ["oracle"] * 2, "k": [1, 3], "hit_rate": [0.31, 0.79], "validation_ndcg": [None, None]}
+    )
+    oracle[["validation_cutoff_date", "cutoff_date", "served_method"]] = (
+        evaluation[["validation_cutoff_date", "cutoff_date", "served_method"]].iloc[:2].to_numpy()
+    )
+    summary, losses = app_quality.served_verdict(pd.concat([evaluation, oracle], ignore_index=True))
+    served = evaluation[(evaluation["method"] == "served") & (evaluation["k"] == 3)].iloc[0]
+    assert f"test hit rate@3 79.0%, served {served['hit_rate']:.1%}" in summary
+    assert "oracle" not in summary.split("Ceiling")[0] and "nan" not in summary
+    assert not any("oracle" in line for line in losses)
+    assert "Ceiling" not in app_quality.served_verdict(evaluation)[0]  # own data: no oracle row
+
+
 # ---------- the app never holds or blocks the DuckDB file ----------
 
 

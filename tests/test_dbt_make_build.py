@@ -60,6 +60,8 @@ def test_fresh_data_builds_and_keeps_both_artifacts(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.startswith("[3/3] build OK on duckdb")
+    # the recommender step ran on the candidate and said in one line why it learned nothing
+    assert "recs model: skipped, too little data" in result.stdout, result.stdout
     sources = json.loads((warehouse.target_path / "sources.json").read_text())["results"]
     assert {r["status"] for r in sources} == {"pass"}
     run_results = json.loads((warehouse.target_path / "run_results.json").read_text())

@@ -207,13 +207,16 @@ def recommender_evaluation(wh: Warehouse) -> pd.DataFrame:
 
 MODEL_METHODS = ("model", "lightgbm")  # the SQL model and the learned one (c360.recs.model)
 BASELINE_METHODS = ("cohort", "popularity")
+ORACLE_METHOD = "oracle"  # the ceiling on generated data (c360.recs.oracle), never a served method
 
 
 def served_verdict(evaluation: pd.DataFrame) -> tuple[str, list[str]]:
     """What the Recommendations page says about the served method: which one and why (from its
     validation NDCG), and one line per k where the model's test hit rate is below the best
-    baseline's. Plain text; the caller escapes it for Markdown."""
-    methods = evaluation[evaluation["method"] != "served"]
+    baseline's; on generated data the oracle's hit rate (the ceiling, never served) next to the
+    served method's. Plain text; the caller escapes it for Markdown."""
+    oracle = evaluation[evaluation["method"] == ORACLE_METHOD]
+    methods = evaluation[~evaluation["method"].isin(["served", ORACLE_METHOD])]
     served = (
         str(evaluation["served_method"].dropna().iloc[0]) if evaluation["served_method"].notna().any() else ""
     )
@@ -224,7 +227,7 @@ def served_verdict(evaluation: pd.DataFrame) -> tuple[str, list[str]]:
     window = f"{start} up to {end}, where the test window starts"
     if at_k["validation_ndcg"].notna().any():
         scores = ", ".join(
-            f"{m} {v:.1%}" for m, v in at_k["validation_ndcg"].sort_values(ascending=False).items()
+            f"{m} {v:.1%}" for m, v in at_k["validation_ndcg"].dropna().sort_values(ascending=False).items()
         )
         why = (
             f"it had the best validation NDCG@{largest_k} on the purchases from {window} ({scores}); "
@@ -237,6 +240,14 @@ def served_verdict(evaluation: pd.DataFrame) -> tuple[str, list[str]]:
         summary += (
             f" The model is not served: it scored below the {served} baseline on the validation window."
         )
+    if not oracle.empty and served in at_k.index:
+        ceiling = oracle.set_index("k")["hit_rate"]
+        if largest_k in ceiling.index and pd.notna(ceiling[largest_k]):
+            summary += (
+                f" Ceiling (generated data: the oracle ranks by the generator's true odds, which no model "
+                f"sees): test hit rate@{largest_k} {ceiling[largest_k]:.1%}, served "
+                f"{at_k.loc[served, 'hit_rate']:.1%}."
+            )
     losses = []
     for k, group in methods.groupby("k"):
         rates = group.set_index("method")["hit_rate"]

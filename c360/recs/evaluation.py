@@ -4,8 +4,10 @@ The evaluation itself is dbt (models under dbt_c360/models/marts/recommendations
 the same `recs_recommend` macro as the production model): this entry point builds it on
 fixed data sets in isolated DuckDB warehouses and prints the results.
 
-    python -m c360.recs.evaluation                    # 100,000 generated customers (seed 42) + sample
+    python -m c360.recs.evaluation                    # 100,000 generated customers (seed 42),
+                                                      # the sample and a Complete Journey slice
     python -m c360.recs.evaluation --datasets sample  # only the exercise sample (seconds)
+    python -m c360.recs.evaluation --datasets completejourney --households 200  # real data only
     python -m c360.recs.evaluation --current          # the DBT_TARGET warehouse, after make build
 
 Each data set gets its own directory under --workdir (raw files, DuckDB file, dbt target),
@@ -33,7 +35,7 @@ from c360.warehouse import Warehouse, WarehouseError
 RECS_SELECTOR = "path:models/marts/recommendations"
 # Fixed "now" of the generated benchmark data, so a seed always gives the same rows.
 GENERATED_NOW = datetime(2025, 1, 1, tzinfo=UTC)
-DATASETS = ("generated", "sample")
+DATASETS = ("generated", "sample", "completejourney")
 
 
 def _log(message: str) -> None:
@@ -54,11 +56,17 @@ def _vars(label: str, excluded: list[str] | None) -> str:
 
 
 def build_and_evaluate(
-    raw_dir: Path, directory: Path, label: str, excluded: list[str] | None = None, learned: bool = True
+    raw_dir: Path,
+    directory: Path,
+    label: str,
+    excluded: list[str] | None = None,
+    learned: bool = True,
+    manifest: Path | None = None,
 ) -> pd.DataFrame:
     """Load `raw_dir` into a fresh DuckDB warehouse in `directory`, build the recommender and
-    everything upstream (`dbt build`, tests included), train the learned model on it
-    (`c360.recs.model.refresh`, unless `learned` is false) and return its evaluation table."""
+    everything upstream (`dbt build`, tests included), write the oracle's lists when `manifest`
+    (the generator's) is given, train the learned model on it (`c360.recs.model.refresh`, unless
+    `learned` is false) and return its evaluation table."""
     from data_gen.load.loader import load
 
     env = _duckdb_env(directory)
@@ -94,6 +102,19 @@ def build_and_evaluate(
     )
     _log(f"  {label}: dbt build of the recommender and its upstream in {time.perf_counter() - started:.0f} s")
     warehouse = Warehouse("duckdb", duckdb_path=db_path)
+    with_oracle = False
+    if manifest is not None:
+        from c360.recs import step as recs_step
+
+        with_oracle, line = recs_step.oracle(warehouse, "", manifest)
+        _log(f"  {label}: {line}")
+    if with_oracle and not learned:
+        run_dbt(
+            ["build", "--select", *recs_model.REBUILD_SELECTION, "--vars", _vars(label, excluded)],
+            target="duckdb",
+            target_path=Path(env["DBT_TARGET_PATH"]),
+            env=env,
+        )
     if learned:
         started = time.perf_counter()
         recs_model.refresh(
@@ -122,7 +143,9 @@ def evaluate_generated(workdir: Path, customers: int, seed: int, days: int) -> p
     started = time.perf_counter()
     generate(customers=customers, seed=seed, out=raw_dir, days=days, fmt="csv", now=GENERATED_NOW)
     _log(f"  generated {customers:,} customers (seed {seed}) in {time.perf_counter() - started:.0f} s")
-    return build_and_evaluate(raw_dir, directory, _generated_label(customers, seed))
+    return build_and_evaluate(
+        raw_dir, directory, _generated_label(customers, seed), manifest=raw_dir / "manifest.json"
+    )
 
 
 def oracle_share(table: pd.DataFrame, method: str) -> dict[int, float]:
@@ -187,6 +210,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     parser.add_argument("--days", type=int, default=365, help="generated history in days (default 365)")
     parser.add_argument(
+        "--households",
+        type=int,
+        default=None,
+        help="Complete Journey households in the real-data slice (default c360.recs.real_data's)",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         default=config.REPO_ROOT / "data" / "recs_eval",
@@ -202,8 +231,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.dataset_list) - set(DATASETS))
     if unknown:
         parser.error(f"unknown data set(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
-    if args.customers <= 0 or args.days <= 0:
-        parser.error("--customers and --days must be positive")
+    if args.customers <= 0 or args.days <= 0 or (args.households is not None and args.households <= 0):
+        parser.error("--customers, --days and --households must be positive")
     return args
 
 
@@ -223,7 +252,13 @@ def main(argv: list[str] | None = None) -> int:
                 ceiling = ceiling_generated(args.workdir, args.customers, args.seed, args.days, served)
             if "sample" in args.dataset_list:
                 frames.append(evaluate_sample(args.workdir))
-    except (DbtError, WarehouseError, FileNotFoundError, ValueError, OSError) as exc:
+            if "completejourney" in args.dataset_list:
+                from c360.recs import real_data
+
+                frames.append(
+                    real_data.evaluate(args.workdir, args.households or real_data.DEFAULT_HOUSEHOLDS)
+                )
+    except (DbtError, WarehouseError, FileNotFoundError, ValueError, OSError, RuntimeError) as exc:
         print(f"eval-recs: error: {exc}", file=sys.stderr)
         return 1
     print(format_markdown(pd.concat(frames, ignore_index=True)))

@@ -50,13 +50,19 @@ PARAMS = {
     "num_threads": 2,
     "verbose": -1,
 }
+# {marts}: `marts`, or `marts__next` in a Postgres shadow build (c360/publish.py)
 PURCHASES_SQL = (
     "select customer_id, transaction_id, transaction_at, transaction_date, category, amount"
-    " from marts.transactions"
+    " from {marts}.transactions"
 )
-CUSTOMERS_SQL = "select customer_id, age_band, state from marts.customers"
-CATEGORIES_SQL = "select category_name from marts.product_categories order by sort_order"
-CUTOFF_SQL = "select cutoff_date, validation_cutoff_date from marts.next_best_category_cutoff"
+CUSTOMERS_SQL = "select customer_id, age_band, state from {marts}.customers"
+CATEGORIES_SQL = "select category_name from {marts}.product_categories order by sort_order"
+CUTOFF_SQL = "select cutoff_date, validation_cutoff_date from {marts}.next_best_category_cutoff"
+SCORES_COLUMNS = {
+    "scope": "text", "train_end_date": "date", "customer_id": "text", "category": "text",
+    "score": "double precision",
+}  # fmt: skip
+REBUILD_SELECTION = ["stg_recs_model__lightgbm_scores+", "stg_recs_model__oracle_lists+"]
 
 
 @dataclass(frozen=True)
@@ -146,15 +152,17 @@ def scope_scores(data: Data, end: date, window: timedelta, shuffle_seed: int | N
     return score(model, candidate_features(data.purchases, data.customers, data.categories, end))
 
 
-def read_data(wh: Warehouse, excluded: list[str] | None = None) -> tuple[Data, date, date]:
-    """The model's input from a built warehouse, and (validation_cutoff_date, cutoff_date)."""
+def read_data(wh: Warehouse, excluded: list[str] | None = None, suffix: str = "") -> tuple[Data, date, date]:
+    """The model's input from a built warehouse, and (validation_cutoff_date, cutoff_date);
+    `suffix`: the schema suffix of a Postgres shadow build (`__next`)."""
+    marts = f"marts{suffix}"
     skip = set(excluded or [])
-    categories = [c for c in query(wh, CATEGORIES_SQL)["category_name"] if c not in skip]
-    purchases = query(wh, PURCHASES_SQL)
+    categories = [c for c in query(wh, CATEGORIES_SQL.format(marts=marts))["category_name"] if c not in skip]
+    purchases = query(wh, PURCHASES_SQL.format(marts=marts))
     purchases = purchases[purchases["category"].isin(categories)]
-    cutoff = query(wh, CUTOFF_SQL).iloc[0]
+    cutoff = query(wh, CUTOFF_SQL.format(marts=marts)).iloc[0]
     return (
-        Data(purchases, query(wh, CUSTOMERS_SQL), categories),
+        Data(purchases, query(wh, CUSTOMERS_SQL.format(marts=marts)), categories),
         pd.Timestamp(cutoff["validation_cutoff_date"]).date(),
         pd.Timestamp(cutoff["cutoff_date"]).date(),
     )
@@ -177,18 +185,23 @@ def all_scores(data: Data, validation_cutoff: date, cutoff: date) -> pd.DataFram
     ]
 
 
-def write_scores(wh: Warehouse, scores: pd.DataFrame) -> None:
-    """Replace recs_model.lightgbm_scores with `scores` (DuckDB file or Postgres database)."""
+def write_table(
+    wh: Warehouse, table: str, frame: pd.DataFrame, columns: dict[str, str], suffix: str = ""
+) -> None:
+    """Replace `recs_model<suffix>.<table>` with `frame` (its `columns`: name -> SQL type), in the
+    DuckDB file or the Postgres database of `wh`."""
+    schema = f"{SCORES_SCHEMA}{suffix}"
+    frame = frame[list(columns)]
     if wh.engine == "duckdb":
         import duckdb
 
         con = duckdb.connect(str(wh.duckdb_path))
         try:
-            con.register("scores_frame", scores)
-            con.execute(f"create schema if not exists {SCORES_SCHEMA}")
-            con.execute(
-                f"create or replace table {SCORES_SCHEMA}.{SCORES_TABLE} as select * from scores_frame"
-            )
+            con.register("step_frame", frame)
+            con.execute(f"create schema if not exists {schema}")
+            casts = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in columns.items())
+            con.execute(f"create or replace table {schema}.{table} as select {casts} from step_frame")
+            con.execute("checkpoint")
         finally:
             con.close()
         return
@@ -197,16 +210,18 @@ def write_scores(wh: Warehouse, scores: pd.DataFrame) -> None:
     import psycopg2
 
     buffer = io.StringIO()
-    scores.to_csv(buffer, index=False, header=False)
+    frame.to_csv(buffer, index=False, header=False)
     buffer.seek(0)
     with psycopg2.connect((wh.pg or config.pg_settings()).dsn()) as conn, conn.cursor() as cur:
-        cur.execute(f"create schema if not exists {SCORES_SCHEMA}")
-        cur.execute(f"drop table if exists {SCORES_SCHEMA}.{SCORES_TABLE}")
-        cur.execute(
-            f"create table {SCORES_SCHEMA}.{SCORES_TABLE} (scope text, train_end_date date,"
-            " customer_id text, category text, score double precision)"
-        )
-        cur.copy_expert(f"copy {SCORES_SCHEMA}.{SCORES_TABLE} from stdin with csv", buffer)
+        cur.execute(f"create schema if not exists {schema}")
+        cur.execute(f"drop table if exists {schema}.{table}")
+        cur.execute(f"create table {schema}.{table} ({', '.join(f'{n} {k}' for n, k in columns.items())})")
+        cur.copy_expert(f"copy {schema}.{table} from stdin with csv", buffer)
+
+
+def write_scores(wh: Warehouse, scores: pd.DataFrame, suffix: str = "") -> None:
+    """Replace recs_model.lightgbm_scores with `scores` (DuckDB file or Postgres database)."""
+    write_table(wh, SCORES_TABLE, scores, SCORES_COLUMNS, suffix)
 
 
 def refresh(
@@ -220,13 +235,7 @@ def refresh(
         return
     write_scores(wh, scores)
     run_dbt(
-        [
-            "build",
-            "--select",
-            "stg_recs_model__lightgbm_scores",
-            "path:models/marts/recommendations",
-            *(dbt_args or []),
-        ],
+        ["build", "--select", *REBUILD_SELECTION, *(dbt_args or [])],
         target=wh.engine,
         **run_kwargs,
     )

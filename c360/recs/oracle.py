@@ -21,8 +21,9 @@ and baselines are re-scored on the same customers, from `marts.next_best_categor
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ import pandas as pd
 
 from c360.warehouse import Warehouse, query
 from data_gen.generate import behaviour as gen_behaviour
-from data_gen.generate.defects import resolve_rates
+from data_gen.generate.defects import DefectRates, resolve_rates
 from data_gen.generate.generator import simulate
 
 KS = (1, 3)
@@ -44,10 +45,12 @@ class Latent:
     taste: np.ndarray  # (n, 7), rows sum to 1
 
 
-def latent_state(customers: int, seed: int, days: int, now: datetime) -> Latent:
+def latent_state(
+    customers: int, seed: int, days: int, now: datetime, rates: DefectRates | str = "default"
+) -> Latent:
     """Re-draw the generated world and return every contact id with its person's taste (a person
     registered twice, defect `same_person_new_id`, has two ids with one taste)."""
-    world = simulate(customers, seed, days, resolve_rates("default"), now)
+    world = simulate(customers, seed, days, resolve_rates(rates), now)
     contacts = world.contacts
     ids = np.array([row.tobytes().decode() for row in contacts.id_mat])
     cumulative = world.cust.taste
@@ -56,6 +59,26 @@ def latent_state(customers: int, seed: int, days: int, now: datetime) -> Latent:
     aliased = np.flatnonzero(contacts.alias_of_person >= 0)
     person[contacts.alias_of_person[aliased]] = aliased
     return Latent(contact_id=ids, taste=taste[person])
+
+
+def read_manifest(path: Path) -> dict | None:
+    """The generator's `manifest.json` at `path` (data_gen.generate.generator), None when there is
+    none or it is not the generator's."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("generator") != "data_gen.generate.generator":
+        return None
+    return manifest
+
+
+def manifest_latent(manifest: dict) -> Latent:
+    """The latent state behind the files a generator `manifest` describes (same customers, seed,
+    days, now and defect rates, so the same contact ids)."""
+    now = datetime.strptime(manifest["now"], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    rates = DefectRates(**manifest["defect_rates"])
+    return latent_state(int(manifest["customers"]), int(manifest["seed"]), int(manifest["days"]), now, rates)
 
 
 def step_matrix(taste: np.ndarray) -> np.ndarray:
@@ -83,19 +106,27 @@ def first_new_category_odds(taste: np.ndarray, bought: np.ndarray, last: int) ->
     return odds
 
 
-def _read(db_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    warehouse = Warehouse("duckdb", duckdb_path=db_path)
-    events = query(warehouse, "select customer_id, category from marts.next_best_category_holdout_events")
+def read_inputs(warehouse: Warehouse, suffix: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The test events and the training purchases (before the cutoff, in time order) of a built
+    warehouse; `suffix`: the schema suffix of a Postgres shadow build (`__next`)."""
+    marts = f"marts{suffix}"
+    events = query(warehouse, f"select customer_id, category from {marts}.next_best_category_holdout_events")
     training = query(
         warehouse,
-        """
+        f"""
         select t.customer_id, t.category, t.transaction_at, t.transaction_id
-        from marts.transactions as t
-        cross join marts.next_best_category_cutoff as c
+        from {marts}.transactions as t
+        cross join {marts}.next_best_category_cutoff as c
         where t.transaction_date < c.cutoff_date
         order by t.customer_id, t.transaction_at, t.transaction_id
         """,
     )
+    return events, training
+
+
+def _read(db_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    warehouse = Warehouse("duckdb", duckdb_path=db_path)
+    events, training = read_inputs(warehouse)
     backtest = query(
         warehouse, "select method, customer_id, rank, category from marts.next_best_category_backtest"
     )
@@ -103,7 +134,8 @@ def _read(db_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 
 def oracle_lists(latent: Latent, events: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
-    """The oracle's ranked new categories per matched test customer (customer_id, rank, category)."""
+    """The oracle's ranked new categories per matched test customer (customer_id, rank, category,
+    odds: the true probability that it is the first new category)."""
     index = {cid: i for i, cid in enumerate(latent.contact_id)}
     categories = list(gen_behaviour.CATEGORIES)
     by_customer = training.groupby("customer_id", sort=False)["category"].agg(list)
@@ -117,8 +149,8 @@ def oracle_lists(latent: Latent, events: pd.DataFrame, training: pd.DataFrame) -
         bought[[categories.index(c) for c in history]] = True
         odds = first_new_category_odds(latent.taste[person], bought, categories.index(history[-1]))
         ranked = [j for j in np.argsort(-odds, kind="stable") if not bought[j]][: max(KS)]
-        rows += [(customer_id, rank, categories[j]) for rank, j in enumerate(ranked, start=1)]
-    return pd.DataFrame(rows, columns=["customer_id", "rank", "category"])
+        rows += [(customer_id, rank, categories[j], float(odds[j])) for rank, j in enumerate(ranked, start=1)]
+    return pd.DataFrame(rows, columns=["customer_id", "rank", "category", "odds"])
 
 
 def hit_rates(lists: pd.DataFrame, events: pd.DataFrame) -> dict[int, float]:

@@ -20,12 +20,17 @@ EVALUATION_SQL = (
     " served_method from marts.next_best_category_evaluation order by k, method"
 )
 # every test customer, with the rank of their event category in each method's list that has it
+# (the oracle's lists, on generated data, from staging.stg_recs_model__oracle_lists)
 EVENT_RANK_SQL = """
-    select events.customer_id, backtest.method, backtest.rank as event_rank
+    select events.customer_id, lists.method, lists.rank as event_rank
     from marts.next_best_category_holdout_events as events
-    left join marts.next_best_category_backtest as backtest
-        on backtest.customer_id = events.customer_id
-        and backtest.category = events.category
+    left join (
+        select method, customer_id, rank, category from marts.next_best_category_backtest
+        union all
+        select 'oracle' as method, customer_id, rank, category from staging.stg_recs_model__oracle_lists
+    ) as lists
+        on lists.customer_id = events.customer_id
+        and lists.category = events.category
 """
 BASELINES = ("popularity", "cohort")
 METHOD_ORDER = {"served": 0, "lightgbm": 1, "model": 2, "cohort": 3, "popularity": 4, "oracle": 5}
@@ -81,14 +86,14 @@ def read_evaluation(warehouse: Warehouse) -> pd.DataFrame:
 
 
 def with_lift(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add `best_baseline_hit_rate` and `lift` (hit rate / best baseline's - 1, for the models and
-    the served method) per dataset and k."""
+    """Add `best_baseline_hit_rate` and `lift` (hit rate / best baseline's - 1, for the models,
+    the served method and the oracle) per dataset and k."""
     keys = ["dataset", "k"]
     baselines = frame[frame["method"].isin(BASELINES)].groupby(keys)["hit_rate"].max()
     baselines = baselines.rename("best_baseline_hit_rate").reset_index()
     out = frame.merge(baselines, on=keys, how="left")
     out["lift"] = out["hit_rate"] / out["best_baseline_hit_rate"] - 1.0
-    out.loc[~out["method"].isin(["model", "lightgbm", "served"]), "lift"] = float("nan")
+    out.loc[~out["method"].isin(["model", "lightgbm", "served", "oracle"]), "lift"] = float("nan")
     return out
 
 

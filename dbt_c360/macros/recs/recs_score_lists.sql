@@ -11,20 +11,21 @@
       lists  - relation with method, customer_id, rank, category
       events - relation with customer_id, category (one row per customer)
       ks     - list of list lengths
+      methods - the methods scored (default recs_methods(); e.g. ['oracle'] for the ceiling)
     Output: method, k, hit_count, ndcg_sum, recommended_category_count (one row per method in
-    recs_methods() and k, zeros when nothing matched).
+    `methods` and k, zeros when nothing matched).
 -#}
-{% macro recs_score_lists(lists, events, ks) -%}
-    {{ return(adapter.dispatch('recs_score_lists', 'c360')(lists, events, ks)) }}
+{% macro recs_score_lists(lists, events, ks, methods=none) -%}
+    {{ return(adapter.dispatch('recs_score_lists', 'c360')(lists, events, ks, methods)) }}
 {%- endmacro %}
 
-{% macro default__recs_score_lists(lists, events, ks) -%}
+{% macro default__recs_score_lists(lists, events, ks, methods=none) -%}
 {%- set double = c360.recs_double_type() -%}
 with
 
 score_methods as (
 
-    {% for method in c360.recs_methods() -%}
+    {% for method in (methods if methods is not none else c360.recs_methods()) -%}
     select '{{ method }}' as method  -- noqa: RF04
     {% if not loop.last %}union all{% endif %}
     {% endfor %}

@@ -11,6 +11,10 @@
 --   guaranteed_hit_rate share of them with at most k new categories left at the cutoff: every
 --                       method hits them, so hit_rate can only vary above this floor
 --   validation_hit_rate / validation_ndcg  the same scores on the validation window
+-- On generated data whose generator is known (lists in recs_model.oracle_lists), also method = 'oracle':
+-- the ceiling, the generator's true odds ranked (stg_recs_model__oracle_lists), scored on the
+-- same test events by the same macro (a test customer the oracle could not match is a miss);
+-- it is never a candidate for serving and has no validation scores.
 {%- set ks = var('recs_eval_ks', [1, 3]) -%}
 {%- set dataset = var('recs_dataset_label', 'warehouse') | string -%}
 {%- if not modules.re.match('^[A-Za-z0-9_.-]{1,64}$', dataset) -%}
@@ -50,9 +54,42 @@ product_categories as (
 
 ),
 
-scores as (
+oracle_list_rows as (
+
+    select * from {{ ref('stg_recs_model__oracle_lists') }}
+
+),
+
+oracle_lists as (
+
+    select
+        'oracle' as method,  -- noqa: RF04
+        customer_id,
+        rank,
+        category
+
+    from oracle_list_rows
+
+),
+
+oracle_scores as (
+
+    {{ c360.recs_score_lists('oracle_lists', 'holdout_events', ks, methods=['oracle']) | indent(4) }}
+
+),
+
+method_scores as (
 
     {{ c360.recs_score_lists('backtest', 'holdout_events', ks) | indent(4) }}
+
+),
+
+scores as (
+
+    select * from method_scores
+    union all
+    select * from oracle_scores  -- no oracle lists (own data): no oracle rows
+    where exists (select 1 from oracle_list_rows)
 
 ),
 
