@@ -135,7 +135,7 @@ def identity_step(target: str, dbt_env: dict[str, str]) -> str:
     from c360.identity.step import SCHEMA, run_duckdb, run_postgres
 
     threshold, floor = config.identity_thresholds()
-    manifest = config.identity_manifest()
+    manifest = config.generator_manifest()
     if target == "duckdb":
         return run_duckdb(Path(dbt_env["C360_DUCKDB_PATH"]), threshold, floor, manifest).summary()
     if target == "postgres":

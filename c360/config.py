@@ -170,10 +170,12 @@ def identity_thresholds(env: Mapping[str, str] | None = None) -> tuple[float, fl
     return out[0], out[1]
 
 
-def identity_manifest(env: Mapping[str, str] | None = None) -> Path:
-    """The generator manifest the identity step scores its clusters against:
-    `C360_IDENTITY_MANIFEST`, default `data/raw/manifest.json` (where `make data` and the build's
-    own generation write it). Used only when it describes the loaded contacts (c360/identity/evaluate.py)."""
+def generator_manifest(env: Mapping[str, str] | None = None) -> Path:
+    """The generator's manifest.json of the loaded data, the truth of generated data:
+    `C360_GENERATOR_MANIFEST`, default `data/raw/manifest.json` (where `make data` and the build's
+    own generation write it). The identity step scores its clusters against it
+    (c360/identity/evaluate.py) and the recommender step writes the oracle from it
+    (c360/recs/step.py), each only when it describes the loaded contacts."""
     values = os.environ if env is None else env
-    raw = values.get("C360_IDENTITY_MANIFEST")
+    raw = (values.get("C360_GENERATOR_MANIFEST") or "").strip()
     return Path(raw) if raw else REPO_ROOT / "data" / "raw" / "manifest.json"

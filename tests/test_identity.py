@@ -106,3 +106,15 @@ def test_manifest_pairs_name_ids_in_the_file(generated: tuple[Path, dict, Resolu
     assert all(a in ids and b in ids for a, b in pairs)
     written = json.loads((out / "manifest.json").read_text())
     assert written["defects"]["contacts"]["same_person_new_id"]["rows"] == len(pairs)
+
+
+def test_contacts_without_duplicates_resolve_to_one_person_each(tmp_path: Path) -> None:
+    """A CRM without second records of a person (the default defects but no aliases; large enough
+    to train): the strict rules find no pair, so the model is not trained (its estimated prior
+    would be 0, which made Splink fail) and every record stays its own person."""
+    rates = resolve_rates("default", {"same_person_new_id": 0.0})
+    generator.generate(3000, 42, tmp_path, defects=rates, now=NOW)
+    result, _ = _resolve_csv(tmp_path / "contacts.csv")
+    assert len(result.clusters) > 2900 and (result.clusters["cluster_size"] == 1).all()
+    assert result.clusters["person_id"].equals(result.clusters["contact_id"])
+    assert not result.pairs["is_match"].any()

@@ -55,7 +55,7 @@ def test_lightgbm_is_a_candidate_scored_by_the_dbt_macros(
     shutil.copyfile(duckdb_warehouse_generated.duckdb_path, copy.duckdb_path)
     source = duckdb_warehouse_generated.duckdb_path
     before = (source.stat().st_mtime_ns, source.stat().st_size)
-    monkeypatch.setenv(recs_step.MANIFEST_ENV, str(generated_dir / "manifest.json"))
+    monkeypatch.setenv("C360_GENERATOR_MANIFEST", str(generated_dir / "manifest.json"))
     monkeypatch.delenv(recs_step.MODEL_ENV, raising=False)
     result = recs_step.run("duckdb", {"C360_DUCKDB_PATH": str(copy.duckdb_path)}, copy.target_path)
     assert result.error is None, result.error
@@ -135,7 +135,7 @@ def test_oracle_lists_need_the_generator_of_the_loaded_data(
 
 
 def test_the_step_skips_with_one_line(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv(recs_step.MANIFEST_ENV, str(tmp_path / "absent.json"))
+    monkeypatch.setenv("C360_GENERATOR_MANIFEST", str(tmp_path / "absent.json"))
     assert recs_step.run("spark", {}, tmp_path).lines[0].startswith("recs model: not run on spark (")
     monkeypatch.setenv(recs_step.MODEL_ENV, "off")
     off = recs_step.run("duckdb", {"C360_DUCKDB_PATH": str(tmp_path / "x.duckdb")}, tmp_path)

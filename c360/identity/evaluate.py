@@ -1,7 +1,7 @@
 """Precision and recall of a run's clusters against the generator's truth, when it is known.
 
 The identity step calls `scoring_row` with the raw contacts it read and the generator manifest
-(`config.identity_manifest()`); the row goes to `identity.scoring` for the Data quality page.
+(`config.generator_manifest()`); the row goes to `identity.scoring` for the Data quality page.
 The manifest is trusted only when it describes the loaded file: its contacts row count equals
 the rows of `salesforce.contacts` and every id of its truth pairs is among them. Otherwise (own
 data, or a manifest of another generation) the truth is unknown and the row says why.

@@ -121,7 +121,8 @@ def predict(con: duckdb.DuckDBPyConnection, floor: float) -> pd.DataFrame | None
     """Scored pairs of table `matching_input` in `con` with match probability >= `floor`:
     `contact_id_l, contact_id_r, match_weight, match_probability, <field>_level` (gamma: -1 null,
     0 disagree, higher = closer; the top level of each field is an exact agreement). None when
-    the data is too small to train (fewer than MIN_TRAINING_PAIRS pairs in the EM block)."""
+    the data is too small to train (fewer than MIN_TRAINING_PAIRS pairs in the EM block) or when
+    the strict training rules find no pair (no duplicate people to learn from)."""
     from splink import DuckDBAPI, Linker, block_on
 
     training_pairs = con.execute(
@@ -129,6 +130,15 @@ def predict(con: duckdb.DuckDBPyConnection, floor: float) -> pd.DataFrame | None
         "(select count(*) as n from matching_input where birth_date is not null group by birth_date)"
     ).fetchall()[0][0]
     if training_pairs < MIN_TRAINING_PAIRS:  # too few records to estimate anything: rules only
+        return None
+    # The prior is estimated from the pairs these strict rules find; with none (data without
+    # duplicate people, e.g. an own CRM already deduplicated) it would be 0 and Splink fails
+    # (log of 0), and a model could not match anything anyway: rules only.
+    if not con.execute(
+        "select exists (select 1 from matching_input as l join matching_input as r"
+        " on l.contact_id < r.contact_id and (l.email_norm = r.email_norm"
+        " or (l.first_name = r.first_name and l.surname = r.surname and l.birth_date = r.birth_date)))"
+    ).fetchall()[0][0]:
         return None
     db_api = DuckDBAPI(connection=con)
     frame = db_api.register("matching_input")

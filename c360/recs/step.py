@@ -41,7 +41,6 @@ ORACLE_COLUMNS = {
     "cutoff_date": "date",
 }  # fmt: skip
 MODEL_ENV = "C360_RECS_MODEL"  # off: no learned step
-MANIFEST_ENV = "C360_GENERATOR_MANIFEST"
 MIN_MATCHED = 0.95  # share of test customers the oracle must know for its row to be written
 STEP_TARGET = "recs_step"
 
@@ -52,12 +51,6 @@ class StepResult:
 
     lines: list[str] = field(default_factory=list)
     error: str | None = None
-
-
-def manifest_path() -> Path:
-    """Where the generator manifest of the loaded data is looked for."""
-    configured = os.environ.get(MANIFEST_ENV, "").strip()
-    return Path(configured) if configured else config.REPO_ROOT / "data" / "raw" / "manifest.json"
 
 
 def excluded_categories() -> list[str]:
@@ -122,10 +115,10 @@ def learned(wh: Warehouse, suffix: str) -> tuple[bool, str]:
 
 def oracle(wh: Warehouse, suffix: str, path: Path | None = None) -> tuple[bool, str | None]:
     """Write the oracle's lists when the loaded data is the generated data of the manifest at
-    `path` (default `manifest_path()`); (written, line or None when there is no manifest)."""
+    `path` (default `config.generator_manifest()`); (written, line or None when there is no manifest)."""
     from c360.recs import oracle as recs_oracle
 
-    path = path or manifest_path()
+    path = path or config.generator_manifest()
     manifest = recs_oracle.read_manifest(path)
     if manifest is None:
         return False, None
