@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +18,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from c360 import config
 from c360.categories.catalogue import Category, catalogue_from_names, slugify
+from c360.recs.real_data import copy_checkout
 from tests.conftest import new_pg_database
 
 HOUSEHOLDS = 10
@@ -52,16 +51,7 @@ def test_catalogue_keeps_known_slugs_and_order_and_appends_new_names() -> None:
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     """A copy of this checkout's tracked files (the shared .venv linked), where make may write."""
-    root = tmp_path / "repo"
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=config.REPO_ROOT, capture_output=True, check=True, text=True
-    ).stdout.split("\0")
-    for name in filter(None, files):
-        source = config.REPO_ROOT / name
-        if source.is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, root / name)
-    (root / ".venv").symlink_to((config.REPO_ROOT / ".venv").resolve())
+    root = copy_checkout(tmp_path / "repo")
     os.utime(root / "requirements.txt", (0, 0))  # the shared venv is installed: make must not rebuild it
     return root
 

@@ -4,14 +4,9 @@
     on: then 'lightgbm' is a candidate method (recs_methods). False at parse time.
 -#}
 {% macro recs_learned_scores_exist() -%}
-    {{ return(adapter.dispatch('recs_learned_scores_exist', 'c360')()) }}
-{%- endmacro %}
-
-{% macro default__recs_learned_scores_exist() -%}
+    {#- source() only at run time, as before: at parse time the models calling this do not depend on it -#}
     {%- if not execute or not var('recs_use_lightgbm', true) -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set scores = source('recs_model', 'lightgbm_scores') -%}
-    {%- set relation = adapter.get_relation(database=scores.database, schema=scores.schema, identifier=scores.identifier) -%}
-    {{ return(relation is not none) }}
+    {{ return(c360.relation_exists(source('recs_model', 'lightgbm_scores'))) }}
 {%- endmacro %}

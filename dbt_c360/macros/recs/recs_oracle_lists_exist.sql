@@ -5,14 +5,9 @@
     ceiling). False at parse time and on a warehouse of own data.
 -#}
 {% macro recs_oracle_lists_exist() -%}
-    {{ return(adapter.dispatch('recs_oracle_lists_exist', 'c360')()) }}
-{%- endmacro %}
-
-{% macro default__recs_oracle_lists_exist() -%}
+    {#- source() only at run time, as before: at parse time the models calling this do not depend on it -#}
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set lists = source('recs_model', 'oracle_lists') -%}
-    {%- set relation = adapter.get_relation(database=lists.database, schema=lists.schema, identifier=lists.identifier) -%}
-    {{ return(relation is not none) }}
+    {{ return(c360.relation_exists(source('recs_model', 'oracle_lists'))) }}
 {%- endmacro %}

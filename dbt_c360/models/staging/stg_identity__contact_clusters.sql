@@ -5,7 +5,7 @@
 
 with
 
-{% if c360.identity_relation_exists(clusters) %}
+{% if c360.relation_exists(clusters) %}
 source as (
 
     select * from {{ clusters }}

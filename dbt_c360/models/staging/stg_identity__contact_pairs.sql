@@ -5,7 +5,7 @@
 
 with
 
-{% if c360.identity_relation_exists(pairs) %}
+{% if c360.relation_exists(pairs) %}
 source as (
 
     select * from {{ pairs }}
