@@ -73,6 +73,11 @@ def bench_scale(scale: int, targets: list[str], root: Path, seed: int,
         rows.append(_stage_row("dbt build (full)", scale, target, build,
                                note=f"{build.seconds / lower.seconds:.1f}x lower bound"))
         rows.append(_stage_row("lower bound: customers in one SQL", scale, target, lower, note=check))
+        copy = python_stage("publish copy", probes.publish_copy_code(target), env)
+        copied = copy.output.strip().splitlines()[-1].split() if copy.output.strip() else ["copy", "0"]
+        copy_seconds = float(copied[1])
+        rows.append(Row("whole-build publish: candidate copy", scale, target, copy_seconds, "", copy.peak_mb,
+                        f"{' '.join(copied[3:])}; {copy_seconds / build.seconds:.0%} of the full dbt build"))
 
         python_stage("append one day", probes.append_day_code(target), env)
         inc_model = run_stage("incremental fact", dbt_command(["run", "-s", "transactions"]), env,

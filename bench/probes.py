@@ -88,6 +88,31 @@ print(f"{{same}} customers/spend as the mart: {{lb[0]:,}} customers, {{float(lb[
 """
 
 
+def publish_copy_code(target: str) -> str:
+    """Snippet: the whole-build publish's copy step (c360/publish.py) on the built warehouse, timed:
+    DuckDB copies the file to a candidate, Postgres seeds the `__next` shadow schemas; then
+    discarded (nothing is published)."""
+    return f"""
+import time
+from pathlib import Path
+from c360 import config, publish
+started = time.perf_counter()
+if {target!r} == "duckdb":
+    path = config.duckdb_path()
+    candidate = publish.prepare_duckdb_candidate(path)
+    size = candidate.stat().st_size
+    elapsed = time.perf_counter() - started
+    publish.discard_duckdb_candidate(path)
+    print(f"copy {{elapsed:.3f}} s {{size / 2**20:,.0f}} MB file")
+else:
+    schemas = publish.dbt_schemas()
+    publish.prepare_postgres_shadow(config.pg_settings().dsn(), schemas)
+    elapsed = time.perf_counter() - started
+    publish.discard_postgres_shadow(config.pg_settings().dsn(), schemas)
+    print(f"copy {{elapsed:.3f}} s {{len(schemas)}} shadow schemas")
+"""
+
+
 def append_day_code(target: str) -> str:
     """Snippet: append one new day of transactions (copies of the last day's, new ids, loaded now)."""
     now_text = ("strftime(now()::timestamp, '%Y-%m-%d %H:%M:%S.%g')" if target == "duckdb"
