@@ -10,6 +10,7 @@ and pandas over the generator's files.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from itertools import combinations
@@ -201,3 +202,43 @@ def test_a_manifest_of_other_data_is_not_scored(merged: Warehouse, tmp_path: Pat
     assert "does not describe the loaded contacts" in other["status"] and pd.isna(other["precision"])
     truth = manifest["defects"]["contacts"]["same_person_new_id"]["pairs"]
     assert same["status"] == SCORED and same["truth_pairs"] == len(truth)
+
+
+@pytest.mark.e2e
+def test_browser_profile_shows_the_merged_records_and_why_they_matched(
+    merged: Warehouse, tmp_path: Path
+) -> None:
+    """The real app (`streamlit run`, headless Chromium) on the merged warehouse: the profile of a
+    merged person, opened from a shared link, lists every member record by its reference and the
+    per-field agreement of their pair, with no raw id or email on the page."""
+    from app_store import served_app, system_chromium
+    from test_app_helpers import APP_TEST_SALT
+
+    person, members = _person(merged)
+    env = {
+        **os.environ,
+        **merged.env,
+        "C360_SHARE_SALT": APP_TEST_SALT,
+        "C360_APP_DATA_DIR": str(tmp_path / "app"),
+    }
+    env.pop("C360_SHOW_PII", None)
+    raw = pd.read_csv(merged.raw_dir / "contacts.csv", dtype=str, keep_default_na=False)
+    emails = raw.loc[raw["id"].str.strip().isin(members), "mail"].str.strip().str.lower().tolist()
+    with served_app(env, tmp_path / "streamlit.log") as url:
+        browser = system_chromium()
+        chromium = next(browser)
+        try:
+            page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.set_default_timeout(45_000)
+            page.goto(f"{url}/customer?customer_id={expected_ref(person)}")
+            page.get_by_text("Merged records").first.wait_for()
+            page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden")
+            page.wait_for_load_state("networkidle")
+            shown = page.locator('[data-testid="stMain"]').inner_text().replace("\u2060", "")
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            browser.close()
+    assert f"{len(members)} source records matched as one person" in shown
+    assert all(expected_ref(m) in shown for m in members)
+    assert "agree" in shown and "close: similar but not equal" in shown
+    assert not [m for m in members if m in shown] and not [e for e in emails if e in shown]

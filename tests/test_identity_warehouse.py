@@ -1,9 +1,11 @@
 """Identity resolution in the warehouse: the Postgres step finds the DuckDB clusters, a merged
-person's marts.customers row equals a pandas recomputation over all their ids, and the
-incremental marts.transactions follows a person key that changed."""
+person's marts.customers row equals a pandas recomputation over all their ids (and the partner
+share gives each person one key), and the incremental marts.transactions follows a person key
+that changed."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +17,11 @@ from c360.identity.step import SCHEMA, run_duckdb, run_postgres
 from data_gen.generate import generator
 from data_gen.generate.defects import resolve_rates
 from tests.conftest import Warehouse, duckdb_warehouse, patched_environ, pg_warehouse
+from tests.share_delivery import partner_key
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
 MODELS = ["--resource-type", "seed", "--resource-type", "model"]
+SHARE_SALT = "identity-share-test-salt-0001"
 TXN_COLUMNS = "transaction_id, customer_id, transaction_at, amount, item_count, category_slug"
 
 
@@ -99,6 +103,18 @@ def test_merged_person_customers_row_equals_pandas_over_all_member_ids(aliased: 
         assert pd.Timestamp(got["last_purchase_date"]).date() == row["last_purchase_date"], person
         for col in ["total_spend", *[f"{s}_amount" for s in slugs["category_slug"]]]:
             assert float(got[col]) == pytest.approx(row[col], abs=0.005), (person, col)
+
+    # The partner share: one partner key per person (the person key's), none for a member id.
+    salt_file = tmp_path / "salt"
+    salt_file.write_text(SHARE_SALT, encoding="utf-8")
+    share_vars = json.dumps({"share_build": True, "share_salt_file": str(salt_file), "k_anonymity": 5})
+    warehouse.dbt(["build", "--select", "+partner_customers", *MODELS, "--vars", share_vars])
+    released = set(warehouse.query("select partner_key from share.partner_customers")["partner_key"])
+    people = warehouse.query("select customer_id from marts.customers")["customer_id"]
+    others = clusters.loc[clusters["contact_id"] != clusters["person_id"], "contact_id"]
+    assert len(released) > 1000 and released <= {partner_key(SHARE_SALT, p) for p in people}
+    assert released.isdisjoint({partner_key(SHARE_SALT, c) for c in others})
+    assert len(released & {partner_key(SHARE_SALT, p) for p in members.index}) > 50
 
 
 def test_incremental_transactions_follow_a_changed_person_key(tmp_path: Path) -> None:

@@ -145,7 +145,9 @@ def test_killed_rewrite_leaves_the_table_whole_and_the_next_run_recovers(tmp_pat
     _python(["-m", "data_gen", "load", "--target", "spark", "--dir", str(first)], env)
     first_build = ["build", "-s", f"+{MODEL}", "--resource-type", "model", "--resource-type", "seed"]
     run_dbt(first_build, target="spark", target_path=tmp_path / "target_first", env=env)
-    before = _transaction_ids(tmp_path, env, "before")
+    # what the first build published: every first-load row (all valid, no defects); read from the
+    # file, not from Spark (one JVM less): the kill during the write below must leave exactly these
+    before = {row[tid] for row in rows[:-HELD_BACK]}
     assert removed <= before and set(changed) <= before
     _python(["-m", "data_gen", "load", "--target", "spark", "--dir", str(second)], env)
 
