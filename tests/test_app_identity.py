@@ -209,8 +209,9 @@ def test_browser_profile_shows_the_merged_records_and_why_they_matched(
     merged: Warehouse, tmp_path: Path
 ) -> None:
     """The real app (`streamlit run`, headless Chromium) on the merged warehouse: the profile of a
-    merged person, opened from a shared link, lists every member record by its reference and the
-    per-field agreement of their pair, with no raw id or email on the page."""
+    merged person, opened from a shared link, shows its merged-records section (how many records,
+    the agreement legend) without an error and with no raw id or email in its text. The table
+    cells are drawn on a canvas that the page text does not hold: the AppTests above check them."""
     from app_store import served_app, system_chromium
     from test_app_helpers import APP_TEST_SALT
 
@@ -239,6 +240,5 @@ def test_browser_profile_shows_the_merged_records_and_why_they_matched(
         finally:
             browser.close()
     assert f"{len(members)} source records matched as one person" in shown
-    assert all(expected_ref(m) in shown for m in members)
-    assert "agree" in shown and "close: similar but not equal" in shown
+    assert "close: similar but not equal" in shown  # the agreement legend beside the pair table
     assert not [m for m in members if m in shown] and not [e for e in emails if e in shown]
