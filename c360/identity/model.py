@@ -134,10 +134,13 @@ def predict(con: duckdb.DuckDBPyConnection, floor: float) -> pd.DataFrame | None
     # The prior is estimated from the pairs these strict rules find; with none (data without
     # duplicate people, e.g. an own CRM already deduplicated) it would be 0 and Splink fails
     # (log of 0), and a model could not match anything anyway: rules only.
+    # (Grouped, one pass each: a join on an OR of the two rules is a nested loop, quadratic.)
     if not con.execute(
-        "select exists (select 1 from matching_input as l join matching_input as r"
-        " on l.contact_id < r.contact_id and (l.email_norm = r.email_norm"
-        " or (l.first_name = r.first_name and l.surname = r.surname and l.birth_date = r.birth_date)))"
+        "select exists (select email_norm from matching_input where email_norm is not null"
+        " group by email_norm having count(distinct contact_id) > 1)"
+        " or exists (select 1 from matching_input"
+        " where first_name is not null and surname is not null and birth_date is not null"
+        " group by first_name, surname, birth_date having count(distinct contact_id) > 1)"
     ).fetchall()[0][0]:
         return None
     db_api = DuckDBAPI(connection=con)
