@@ -55,6 +55,44 @@ def as_of_date(client: MetricsClient) -> pd.Timestamp:
 
 
 @contextmanager
+def copy_of(source: Warehouse, directory: Path) -> Iterator[Warehouse]:
+    """A writable copy of the built warehouse `source` (a copied DuckDB file in `directory`, or a
+    Postgres database made from `source`'s as template, dropped afterwards); `source` is untouched.
+    """
+    if source.target == "duckdb":
+        copy = duckdb_warehouse(directory)
+        assert source.duckdb_path is not None and copy.duckdb_path is not None
+        shutil.copyfile(source.duckdb_path, copy.duckdb_path)
+        copy.raw_dir = source.raw_dir
+        yield copy
+        return
+    assert source.pg is not None
+    with new_pg_database("copy", template=source.pg.dbname) as settings:
+        copy = pg_warehouse(settings, directory)
+        copy.raw_dir = source.raw_dir
+        yield copy
+
+
+def execute(warehouse: Warehouse, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
+    """Run write statements (SQL with `%s` placeholders, parameters) on `warehouse` in one transaction."""
+    if warehouse.target == "duckdb":
+        con = duckdb.connect(str(warehouse.duckdb_path))
+        try:
+            con.execute("begin")
+            for sql, params in statements:
+                con.execute(sql.replace("%s", "?"), list(params))
+            con.execute("commit")
+        finally:
+            con.close()
+        return
+    assert warehouse.pg is not None
+    with psycopg2.connect(warehouse.pg.dsn()) as con, con.cursor() as cur:
+        for sql, params in statements:
+            cur.execute(sql, tuple(params))
+    con.close()
+
+
+@contextmanager
 def data_ending_on(
     source: Warehouse, cutoff: dt.date, directory: Path, rebuild: Sequence[str] = REBUILT_AFTER_CUTOFF
 ) -> Iterator[Warehouse]:
@@ -65,24 +103,8 @@ def data_ending_on(
         "delete from marts.transactions where transaction_date > %s",
         "delete from marts.daily_category_spend where spend_date > %s",
     ]
-    if source.target == "duckdb":
-        copy = duckdb_warehouse(directory)
-        assert source.duckdb_path is not None and copy.duckdb_path is not None
-        shutil.copyfile(source.duckdb_path, copy.duckdb_path)
-        con = duckdb.connect(str(copy.duckdb_path))
-        for sql in delete:
-            con.execute(sql.replace("%s", "?"), [cutoff])
-        con.close()
-        copy.dbt(["run", "--select", *rebuild])
-        yield copy
-        return
-    assert source.pg is not None
-    with new_pg_database("partial", template=source.pg.dbname) as settings:
-        copy = pg_warehouse(settings, directory)
-        with psycopg2.connect(settings.dsn()) as con, con.cursor() as cur:
-            for sql in delete:
-                cur.execute(sql, (cutoff,))
-        con.close()
+    with copy_of(source, directory) as copy:
+        execute(copy, [(sql, (cutoff,)) for sql in delete])
         copy.dbt(["run", "--select", *rebuild])
         yield copy
 

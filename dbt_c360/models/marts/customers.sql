@@ -3,9 +3,7 @@
 -- column per row of the product_categories seed), RFM scores and segment. Time-relative
 -- columns (age, days_since_last_purchase, recency) are computed as of var('as_of_date'),
 -- default: the latest valid transaction date (today when there is none).
-{%- set category_slugs = c360.product_category_slugs() -%}
-{#- Australian address: '..., <suburb>, <STATE>, <4-digit postcode>' -#}
-{%- set address_pattern = "',[ ]*([A-Za-z]{2,3})[ ]*,[ ]*([0-9]{4})[ ]*$'" %}
+{%- set category_slugs = c360.product_category_slugs() %}
 
 with
 
@@ -105,13 +103,8 @@ final as (
         joined.gender,
         joined.email,
         joined.address,
-        case
-            when
-                upper({{ c360.regex_extract('joined.address', address_pattern, 1) }})
-                in ('ACT', 'NSW', 'NT', 'QLD', 'SA', 'TAS', 'VIC', 'WA')
-                then upper({{ c360.regex_extract('joined.address', address_pattern, 1) }})
-        end as state,
-        {{ c360.regex_extract('joined.address', address_pattern, 2) }} as postcode,
+        {{ c360.address_state('joined.address') }} as state,
+        {{ c360.regex_extract('joined.address', c360.address_pattern(), 2) }} as postcode,
         joined.birth_date,
         joined.age,
         case
