@@ -123,6 +123,8 @@ def _snapshot(warehouse: Warehouse) -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=ENGINES)
 def changed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Changed]:
+    """The engine's generated warehouse copied, given a second CRM export (moves, a gender change,
+    an erasure), rebuilt, and its snapshot times set inside the data (see the module docstring)."""
     source = source_warehouse(request, request.param)
     assert source.raw_dir is not None
     transactions = read_marts(source).transactions
