@@ -9,8 +9,11 @@ switch, before the clean-up (exactly the new rows, as a complete run leaves them
 the table is read by a new JVM, and the next run must succeed and clear what the killed one
 left without touching the table's files. The second load is a reload, as a new CRM/web
 extract would be: it adds the held-back transactions, drops some published ones and changes
-the amount of others, so the complete run takes the Spark paths of the reconciling pre-hook
-(macros/incremental/delete_rows_missing_from.sql) and of the merge.
+the amount of others, and one contact is missing from its CRM export (right to erasure). So the
+complete run takes the Spark paths of the reconciling pre-hook
+(macros/incremental/delete_rows_missing_from.sql), of the merge and, in the contacts snapshot,
+of the erasure post-hook (macros/erasure/delete_erased_snapshot_versions.sql), which rewrites the
+snapshot without the erased person's versions.
 Run with `make test-spark`.
 """
 
@@ -23,6 +26,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +47,7 @@ HELD_BACK = 120  # transactions left out of the first load, added by the second
 REMOVED = 15  # transactions of the first load missing from the second (must leave the fact)
 CHANGED = 10  # transactions of the first load whose amount the second load changes
 MODEL = "transactions"
+SNAPSHOT = "contacts_snapshot"
 
 
 def _env(base: Path) -> dict[str, str]:
@@ -56,11 +61,11 @@ def _python(args: list[str], env: dict[str, str]) -> None:
     assert result.returncode == 0, f"{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
 
 
-def _transaction_amounts(base: Path, env: dict[str, str], label: str) -> dict[str, float]:
+def _transaction_amounts(base: Path, env: dict[str, str], label: str, *also: str) -> dict[str, float]:
     """transaction_id -> amount of marts.transactions as Spark reads it now (its own JVM, after
-    the killed one)."""
+    the killed one); the tables `also` names are dumped by the same JVM into dump_<label>/."""
     out = base / f"dump_{label}"
-    _python(["-m", "c360.spark", "dump", "--out", str(out), f"marts.{MODEL}"], env)
+    _python(["-m", "c360.spark", "dump", "--out", str(out), f"marts.{MODEL}", *also], env)
     table = pq.read_table(out / f"marts.{MODEL}.parquet", columns=["transaction_id", "amount"]).to_pydict()
     return {tid: float(amount) for tid, amount in zip(table["transaction_id"], table["amount"], strict=True)}
 
@@ -124,26 +129,41 @@ def test_killed_rewrite_leaves_the_table_whole_and_the_next_run_recovers(tmp_pat
     with (raw / "transactions.csv").open(newline="", encoding="utf-8") as handle:
         header, *rows = list(csv.reader(handle))
     rows.sort(key=lambda row: row[header.index("_loaded_at_utc")])
-    tid, amount = header.index("id"), header.index("amount")
+    tid, amount, owner = header.index("id"), header.index("amount"), header.index("contact_id")
     held_back = {row[tid] for row in rows[-HELD_BACK:]}
+    # the person erased by the reload: the contact of the most first-load transactions (so it has
+    # rows in the fact and a version in the snapshot); all of its transactions must leave the fact
+    erased_contact = Counter(row[owner] for row in rows[:-HELD_BACK]).most_common(1)[0][0]
+    erased_rows = {row[tid] for row in rows if row[owner] == erased_contact}
     first, second = tmp_path / "raw_first", tmp_path / "raw_second"
+    with (raw / "contacts.csv").open(newline="", encoding="utf-8") as handle:
+        contact_header, *contacts = list(csv.reader(handle))
+    contact_id = contact_header.index("id")
+    assert sum(row[contact_id] == erased_contact for row in contacts) == 1
     for folder in (first, second):
         folder.mkdir()
-        shutil.copyfile(raw / "contacts.csv", folder / "contacts.csv")
+    shutil.copyfile(raw / "contacts.csv", first / "contacts.csv")
+    with (second / "contacts.csv").open("w", newline="", encoding="utf-8") as handle:
+        kept_contacts = [r for r in contacts if r[contact_id] != erased_contact]
+        csv.writer(handle).writerows([contact_header, *kept_contacts])
     with (first / "transactions.csv").open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([header, *rows[:-HELD_BACK]])
-    # the reload: every 20th published row gone, the next ones with a new amount, the rest as before
-    removed = {row[tid] for row in rows[: -HELD_BACK : 20][:REMOVED]}
+    # the reload: every 20th published row gone, the next ones with a new amount, the rest as
+    # before (the erased person's rows stay in the web export: the CRM decides who is erased)
+    removed = set([row[tid] for row in rows[: -HELD_BACK : 20] if row[tid] not in erased_rows][:REMOVED])
     kept = [row for row in rows if row[tid] not in removed]
-    changed = {row[tid]: f"{float(row[amount]) + 1.5:.2f}" for row in kept[1:-HELD_BACK:20][:CHANGED]}
+    changed = {row[tid]: f"{float(row[amount]) + 1.5:.2f}" for row in kept[1:-HELD_BACK:20]
+               if row[tid] not in erased_rows}
+    changed = dict(list(changed.items())[:CHANGED])
     reloaded = [[*row[:amount], changed.get(row[tid], row[amount]), *row[amount + 1 :]] for row in kept]
     with (second / "transactions.csv").open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([header, *reloaded])
-    assert len(removed) == REMOVED and len(changed) == CHANGED
+    assert len(removed) == REMOVED and len(changed) == CHANGED and erased_rows - held_back
     env = _env(tmp_path)
 
     _python(["-m", "data_gen", "load", "--target", "spark", "--dir", str(first)], env)
-    first_build = ["build", "-s", f"+{MODEL}", "--resource-type", "model", "--resource-type", "seed"]
+    first_build = ["build", "-s", f"+{MODEL}", f"+{SNAPSHOT}", "--resource-type", "model",
+                   "--resource-type", "seed", "--resource-type", "snapshot"]
     run_dbt(first_build, target="spark", target_path=tmp_path / "target_first", env=env)
     # what the first build published: every first-load row (all valid, no defects); read from the
     # file, not from Spark (one JVM less): the kill during the write below must leave exactly these
@@ -165,23 +185,38 @@ def test_killed_rewrite_leaves_the_table_whole_and_the_next_run_recovers(tmp_pat
     assert f"{MODEL}__v" in log, "the run reached the switch to a new version"
     after_switch_kill = _transaction_ids(tmp_path, env, "after_switch_kill")
 
-    recover = ["run", "-s", f"+{MODEL}", "--log-path", str(tmp_path / "logs_recover")]
+    # the recovery also re-snapshots the contacts: the erased person's versions must go
+    recover = ["build", "-s", f"+{MODEL}", f"+{SNAPSHOT}", "--resource-type", "model",
+               "--resource-type", "seed", "--resource-type", "snapshot",
+               "--log-path", str(tmp_path / "logs_recover")]
     recovered = run_dbt(recover, target="spark", target_path=tmp_path / "target_recover", env=env,
                         check=False)
     assert recovered.returncode == 0, recovered.stdout[-4000:]
-    amounts = _transaction_amounts(tmp_path, env, "after")
+    amounts = _transaction_amounts(tmp_path, env, "after", f"snapshots.{SNAPSHOT}")
     after = set(amounts)
 
     # the complete run added exactly the held-back transactions (all valid: no defects), dropped
-    # the removed ones and took the changed amounts
-    assert after == (before - removed) | held_back
+    # the removed ones and the erased person's, and took the changed amounts
+    assert after == (before - removed - erased_rows) | (held_back - erased_rows)
     assert {t: amounts[t] for t in changed} == {t: float(a) for t, a in changed.items()}
     # killed while the new version was written: the old rows; killed after the switch: the new
     # ones (and the recovery must not delete them through the leftover version table that
     # shares their folder)
     assert after_write_kill == before, f"killed writing: {len(after_write_kill)} rows, not {len(before)}"
+    # the snapshot after the erasure: no version of the erased contact, every other contact
+    # of the export with exactly one current version (nothing else changed)
+    versions = pq.read_table(tmp_path / "dump_after" / f"snapshots.{SNAPSHOT}.parquet",
+                             columns=["contact_id", "dbt_valid_to"]).to_pandas()
+    assert erased_contact not in set(versions["contact_id"])
+    assert versions["dbt_valid_to"].isna().all()
+    assert sorted(versions["contact_id"]) == sorted(r[contact_id] for r in kept_contacts)
     assert after_switch_kill == after, f"killed after switch: {len(after_switch_kill)} rows, not {len(after)}"
     recover_log = (tmp_path / "logs_recover" / "dbt.log").read_text(errors="replace")
     assert "drop table" in recover_log and "__v" in recover_log, "the leftover version tables were dropped"
+    # the snapshot was rewritten twice by the crash-safe swap (two `set location` each): the
+    # snapshot's own merge (the removed contact closed), then the erasure post-hook's rewrite
+    snapshot_swaps = sum(line.count("set location") for line in recover_log.splitlines()
+                         if f"{SNAPSHOT}__v" in line)
+    assert snapshot_swaps >= 4, f"{snapshot_swaps} `set location` statements on {SNAPSHOT} versions"
     versions = [p for p in (warehouse / "marts.db").glob(f"{MODEL}__v*") if any(p.rglob("*.parquet"))]
     assert len(versions) <= 2, f"version folders with files left behind: {versions}"
