@@ -72,8 +72,10 @@ TEST_DIST   := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadf
 test: setup ## Run the test suite on TEST_WORKERS (2) workers, 0 = serial (PYTEST_ARGS="tests/test_x.py -k y" for a part)
 	$(PY) -m pytest -m "not spark" -q $(TEST_DIST) $(PYTEST_ARGS)
 
-test-spark: setup-spark ## Build the warehouse on local Spark and compare it with DuckDB
-	$(PY) -m pytest -m spark -q
+# The two Spark files (the comparison with DuckDB, the crash test) side by side, one worker each:
+# each runs its own JVMs on its own metastore and warehouse folders.
+test-spark: setup-spark ## Build the warehouse on local Spark and compare it with DuckDB (TEST_WORKERS files at once)
+	$(PY) -m pytest -m spark -q $(TEST_DIST)
 
 spark-cluster-start: setup-spark ## Start a Spark standalone cluster on 127.0.0.1 (Master + 2 Workers) for DBT_TARGET=spark_cluster
 	$(PY) -m c360.cluster start
