@@ -1,7 +1,7 @@
 """Identity resolution in the warehouse: the Postgres step finds the DuckDB clusters, a merged
-person's marts.customers row equals a pandas recomputation over all their ids (and the partner
-share gives each person one key), and the incremental marts.transactions follows a person key
-that changed."""
+person's marts.customers row equals a pandas recomputation over all their ids (the metrics count
+people, and the partner share gives each person one key), and the incremental
+marts.transactions follows a person key that changed."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from c360.identity.step import SCHEMA, run_duckdb, run_postgres
 from data_gen.generate import generator
 from data_gen.generate.defects import resolve_rates
 from tests.conftest import Warehouse, duckdb_warehouse, patched_environ, pg_warehouse
+from tests.metrics_expected import client_for
 from tests.share_delivery import partner_key
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
@@ -103,6 +104,24 @@ def test_merged_person_customers_row_equals_pandas_over_all_member_ids(aliased: 
         assert pd.Timestamp(got["last_purchase_date"]).date() == row["last_purchase_date"], person
         for col in ["total_spend", *[f"{s}_amount" for s in slugs["category_slug"]]]:
             assert float(got[col]) == pytest.approx(row[col], abs=0.005), (person, col)
+
+    # The semantic layer counts people, not contact records: customer_count is the number of
+    # people (contacts minus the merged-away records), active_customers (by month) the distinct
+    # people with a purchase, from the raw rows with every contact id mapped to its person key.
+    client = client_for(warehouse)
+    contacts = pd.read_csv(aliased / "contacts.csv", dtype=str, keep_default_na=False)
+    person_of = dict(zip(clusters["contact_id"], clusters["person_id"], strict=True))
+    people_count = len({person_of.get(c, c) for c in contacts["id"]})
+    assert people_count < contacts["id"].nunique()
+    counted = client.query(["customer_count"])
+    assert int(counted["customer_count"].iloc[0]) == people_count
+    lines = pd.read_csv(aliased / "transactions.csv", dtype=str, keep_default_na=False)
+    lines["person"] = lines["contact_id"].map(lambda c: person_of.get(c, c))
+    lines["month"] = pd.to_datetime(lines["transaction_date"]).dt.to_period("M").dt.to_timestamp()
+    expected_active = lines.groupby("month")["person"].nunique()
+    active = client.query(["active_customers"], time_grain="month").set_index("metric_time__month")
+    assert active["active_customers"].astype(int).to_dict() == expected_active.to_dict()
+    assert (lines.groupby("month")["contact_id"].nunique() > expected_active).any()  # merging mattered
 
     # The partner share: one partner key per person (the person key's), none for a member id.
     salt_file = tmp_path / "salt"
