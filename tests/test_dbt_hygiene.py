@@ -133,7 +133,12 @@ def docs_artifacts(duckdb_warehouse_sample: Any, tmp_path_factory: pytest.TempPa
 
 def test_every_built_column_has_a_description(docs_artifacts: Artifacts) -> None:
     catalog, manifest = docs_artifacts
-    enabled = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] in DESCRIBED_TYPES}
+    # Ephemeral models (int_customer_segments) have no relation, so no catalog entry.
+    enabled = {
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] in DESCRIBED_TYPES and node["config"].get("materialized") != "ephemeral"
+    }
     assert enabled <= set(catalog["nodes"]), sorted(enabled - set(catalog["nodes"]))
     # identity and recs_model are written by `make build`'s Python steps, absent after a plain dbt build
     optional = {uid for uid in manifest["sources"] if uid.split(".")[2] in ("identity", "recs_model")}

@@ -1,7 +1,8 @@
 """The contacts snapshot as an SCD type 2 dimension (marts.customer_versions, semantic model
 customer_versions): spend by the state (and gender) a customer had at the transaction's time,
 on DuckDB and Postgres, against a pandas assignment of each transaction to the snapshot version
-valid then.
+valid then. The same for the segments snapshot (marts.customer_segment_versions, semantic model
+customer_segment_versions): spend by the RFM segment the builds had computed by then.
 
 On a copy of the session's generated warehouse, a second CRM export moves some customers to
 another state (one also changes gender) and drops one contact (erased); the contacts chain, the
@@ -9,6 +10,12 @@ snapshot (its second version) and the two customer marts are rebuilt. The snapsh
 versions with the wall clock, which is after every generated transaction, so the test then
 sets each changed customer's change time to a chosen moment inside the data (the snapshot
 table as it would be had that run happened then) and rebuilds marts.customer_versions.
+
+The same second run re-snapshots the segments of marts.customers: without the erased person
+the RFM quintiles (ntile, ties by customer_id) shift, so the customers at a quintile boundary get
+other scores and some another segment (the erased person is chosen so that >= 2 do, predicted
+by a pandas recomputation of the scores). Those new versions get change times inside the data the
+same way, and marts.customer_segment_versions is rebuilt.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ import pytest
 from c360.metrics.client import MetricsClient
 from tests.conftest import Warehouse
 from tests.metrics_expected import assert_frames_match, client_for, read_marts, truncate
+from tests.metrics_expected_states import ntile5
 from tests.metrics_warehouses import ENGINES, copy_of, execute, source_warehouse
+from tests.rfm_expected import segment
 
 STATES = ["NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT"]
 # The address's state and postcode (the rule of c360.address_state, written again in Python).
@@ -33,6 +42,8 @@ ADDRESS_STATE = re.compile(r",[ ]*([A-Za-z]{2,3})[ ]*,[ ]*([0-9]{4})[ ]*$")
 HISTORY_START = pd.Timestamp("1900-01-01")
 STATE = "customer__state_at_time"
 GENDER = "customer__gender_at_time"
+SEGMENT = "customer__segment_at_time"
+SEGMENT_COLUMNS = ["rfm_segment", "recency_score", "frequency_score", "monetary_score", "contact_id"]
 MOVED = 6  # customers who move to another state
 
 
@@ -48,6 +59,10 @@ class Changed:
     gender_changed: str
     erased: str
     first_seen: pd.Timestamp  # when the first snapshot run is taken to have happened
+    segments: pd.DataFrame  # snapshots.customer_segments_snapshot's rows (after the time shift)
+    segments_first: pd.DataFrame  # the same after the first run only
+    customers_second: pd.DataFrame  # marts.customers after the second run (SEGMENT_COLUMNS)
+    resegmented: pd.DataFrame  # customer_id, changed_at: customers with a second segment version
 
 
 def state_of(address: object) -> object:
@@ -87,8 +102,46 @@ def _pick(source: Warehouse, tx: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         new_state = STATES[(STATES.index(row["state"]) + 1 + i) % len(STATES)]
         rows.append((row["customer_id"], row["state"], new_state, pd.Timestamp(changed_at)))
     moves = pd.DataFrame(rows, columns=["customer_id", "old_state", "new_state", "changed_at"])
-    erased = candidates.iloc[MOVED]["customer_id"]
-    return moves, erased
+    # The erased person: the first other candidate whose absence (pandas RFM) moves >= 2 customers
+    # to another segment, one with purchases on >= 3 days, so the second build re-segments some.
+    scored = as_of_segments(tx)
+    for erased in candidates["customer_id"].iloc[MOVED:]:
+        changes = segment_changes(scored, as_of_segments(tx, without=erased))
+        if (
+            changes["rfm_segment_changed"].sum() >= 2
+            and changes.index[changes["rfm_segment_changed"]].isin(days[days >= 3].index).any()
+        ):
+            return moves, erased
+    raise AssertionError("no candidate's erasure changes two segments")
+
+
+def as_of_segments(tx: pd.DataFrame, without: str | None = None) -> pd.DataFrame:
+    """marts.customers' RFM scores and segment, recomputed from the transactions (as of the last
+    transaction day; quintiles with ties by customer_id), without the customer `without`."""
+    as_of = tx["transaction_at"].max().normalize()  # the as-of date: the last transaction day of all
+    tx = tx[tx["customer_id"] != without].assign(day=tx["transaction_at"].dt.normalize())
+    state = tx.groupby("customer_id").agg(
+        spend=("amount", "sum"), last=("day", "max"), orders=("order_id", "nunique")
+    )
+    state["spend"] = state["spend"].round(6)
+    state["recency_days"] = (as_of - state["last"]).dt.days
+    state = state.reset_index()
+    state["recency_score"] = ntile5(state, ["recency_days", "customer_id"], [False, True])
+    state["frequency_score"] = ntile5(state, ["orders", "customer_id"], [True, True])
+    state["monetary_score"] = ntile5(state, ["spend", "customer_id"], [True, True])
+    scores = ["recency_score", "frequency_score", "monetary_score"]
+    state["rfm_segment"] = [segment(*s) for s in state[scores].itertuples(index=False)]
+    return state.set_index("customer_id")[["rfm_segment", *scores]]
+
+
+def segment_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """The customers of `after` whose segment or a score differs in `before`, with the new values
+    and `rfm_segment_changed`."""
+    common = before.loc[after.index, after.columns]
+    changed = after[(common != after).any(axis=1)]
+    return changed.assign(
+        rfm_segment_changed=common.loc[changed.index, "rfm_segment"] != changed["rfm_segment"]
+    )
 
 
 def _second_export(raw_dir: Path, moves: pd.DataFrame, gender_changed: str, erased: str, out: Path) -> Path:
@@ -111,14 +164,28 @@ def _second_export(raw_dir: Path, moves: pd.DataFrame, gender_changed: str, eras
     return out / "contacts.csv"
 
 
-def _snapshot(warehouse: Warehouse) -> pd.DataFrame:
+def _snapshot(warehouse: Warehouse, table: str = "contacts_snapshot") -> pd.DataFrame:
+    columns = "gender, address" if table == "contacts_snapshot" else ", ".join(SEGMENT_COLUMNS[:-1])
     frame = warehouse.query(
-        "select customer_id, contact_id, gender, address, dbt_valid_from, dbt_valid_to"
-        " from snapshots.contacts_snapshot order by customer_id, dbt_valid_from"
+        f"select customer_id, contact_id, {columns}, dbt_valid_from, dbt_valid_to"
+        f" from snapshots.{table} order by customer_id, dbt_valid_from"
     )
     for column in ("dbt_valid_from", "dbt_valid_to"):
         frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]")
     return frame
+
+
+def _segment_change_times(resegmented: list[str], tx: pd.DataFrame, first_seen: pd.Timestamp) -> pd.DataFrame:
+    """A change time for each customer with a second segment version: a middle day of its
+    purchase days (at 00:00 for the first, else 12:30), after the first run; the day after the
+    last purchase when it has one purchase day only."""
+    rows = []
+    for i, customer_id in enumerate(sorted(resegmented)):
+        days = sorted(tx.loc[tx["customer_id"] == customer_id, "transaction_at"].dt.floor("D").unique())
+        day = pd.Timestamp(days[len(days) // 2] if len(days) >= 2 else days[-1] + pd.Timedelta(days=1))
+        day = max(day, first_seen.ceil("D"))
+        rows.append((customer_id, day if i == 0 else day + pd.Timedelta(hours=12, minutes=30)))
+    return pd.DataFrame(rows, columns=["customer_id", "changed_at"])
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -134,15 +201,25 @@ def changed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     directory = tmp_path_factory.mktemp(f"versions_{request.param}")
     with copy_of(source, directory) as copy:
         first = _snapshot(copy)
+        segments_first = _snapshot(copy, "customer_segments_snapshot")
         contacts = _second_export(source.raw_dir, moves, gender_changed, erased, directory / "second")
         copy.load(contacts, source.raw_dir / "transactions.csv")
         # The contacts chain, the snapshot's second run and marts.customers (no tests here: the
         # other marts still hold the erased person's rows, which a full build would drop).
         copy.dbt(
-            ["build", "--select", "+contacts_snapshot", "customers"]
+            ["build", "--select", "+contacts_snapshot", "customers", "customer_segments_snapshot"]
             + ["--resource-type", "model", "--resource-type", "snapshot"]
         )
         second = _snapshot(copy)
+        segments_second = _snapshot(copy, "customer_segments_snapshot")
+        customers_second = copy.query(
+            f"select customer_id, {', '.join(SEGMENT_COLUMNS)} from marts.customers order by customer_id"
+        )
+        counts = segments_second.groupby("customer_id").size()
+        resegmented = _segment_change_times(list(counts[counts == 2].index), transactions, first_seen)
+        assert counts.max() == 2 and len(resegmented) > 0
+        segment_first_run = segments_first["dbt_valid_from"].max()
+        assert segments_first["dbt_valid_from"].nunique() == 1
         first_run, second_run = first["dbt_valid_from"].max(), second["dbt_valid_from"].max()
         assert first["dbt_valid_from"].nunique() == 1 and second_run > first_run
         # The first run as if it had happened a week into the data (the time before it is covered
@@ -169,8 +246,32 @@ def changed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
                     (at, at, move.customer_id, second_run.to_pydatetime()),
                 ),
             ]
+        # The segments snapshot: its first run at the same moment, each re-segmentation at its time.
+        statements.append(
+            (
+                "update snapshots.customer_segments_snapshot set dbt_valid_from = %s, dbt_updated_at = %s"
+                " where dbt_valid_from = %s",
+                (first_seen.to_pydatetime(), first_seen.to_pydatetime(), segment_first_run.to_pydatetime()),
+            )
+        )
+        segment_second_run = segments_second["dbt_valid_from"].max()
+        for change in resegmented.itertuples():
+            at = change.changed_at.to_pydatetime()
+            statements += [
+                (
+                    "update snapshots.customer_segments_snapshot set dbt_valid_to = %s"
+                    " where customer_id = %s and dbt_valid_to = %s",
+                    (at, change.customer_id, segment_second_run.to_pydatetime()),
+                ),
+                (
+                    "update snapshots.customer_segments_snapshot set dbt_valid_from = %s, dbt_updated_at = %s"
+                    " where customer_id = %s and dbt_valid_from = %s",
+                    (at, at, change.customer_id, segment_second_run.to_pydatetime()),
+                ),
+            ]
         execute(copy, statements)
-        copy.dbt(["build", "--select", "customer_versions"])  # with its tests (no overlapping windows)
+        # With their tests (no overlapping windows).
+        copy.dbt(["build", "--select", "customer_versions", "customer_segment_versions"])
         yield Changed(
             copy,
             client_for(copy),
@@ -180,28 +281,37 @@ def changed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             gender_changed,
             erased,
             first_seen,
+            _snapshot(copy, "customer_segments_snapshot"),
+            segments_first,
+            customers_second,
+            resegmented,
         )
 
 
-def assign_versions(transactions: pd.DataFrame, snapshot: pd.DataFrame) -> pd.DataFrame:
-    """Each transaction with the state and gender of its customer's snapshot version valid at the
-    start of the transaction's UTC day (the first version from 1900-01-01); NaN without one."""
+def assign_to(transactions: pd.DataFrame, snapshot: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Each transaction with `columns` of its customer's snapshot version valid at the start of
+    the transaction's UTC day (the first version from 1900-01-01); NaN without one."""
     versions = snapshot.sort_values(["customer_id", "dbt_valid_from"]).copy()
     first = versions.groupby("customer_id").cumcount() == 0
     versions["valid_from"] = versions["dbt_valid_from"].where(~first, HISTORY_START)
-    versions["state"] = versions["address"].map(state_of)
     tx = transactions.assign(day=transactions["transaction_at"].dt.floor("D"))
-    joined = tx.merge(
-        versions[["customer_id", "valid_from", "dbt_valid_to", "state", "gender"]], on="customer_id"
-    )
+    joined = tx.merge(versions[["customer_id", "valid_from", "dbt_valid_to", *columns]], on="customer_id")
     valid = (joined["valid_from"] <= joined["day"]) & (
         joined["dbt_valid_to"].isna() | (joined["day"] < joined["dbt_valid_to"])
     )
     matched = joined[valid]
     assert matched["transaction_id"].is_unique, "a transaction matched two versions"
-    out = tx.merge(matched[["transaction_id", "state", "gender"]], on="transaction_id", how="left")
+    out = tx.merge(matched[["transaction_id", *columns]], on="transaction_id", how="left")
     assert len(out) == len(tx)
     return out
+
+
+def assign_versions(transactions: pd.DataFrame, snapshot: pd.DataFrame) -> pd.DataFrame:
+    """Each transaction with the state and gender of its customer's contacts-snapshot version
+    valid at the start of the transaction's UTC day (see assign_to)."""
+    return assign_to(
+        transactions, snapshot.assign(state=snapshot["address"].map(state_of)), ["state", "gender"]
+    )
 
 
 def _spend(assigned: pd.DataFrame, keys: dict[str, str]) -> pd.DataFrame:
@@ -281,4 +391,85 @@ def test_spend_by_month_state_and_gender_at_the_time(changed: Changed) -> None:
         where,
         _spend(tas, {"metric_time__month": "metric_time__month", "state": STATE}),
         ["metric_time__month", STATE],
+    )
+
+
+def test_second_run_versions_each_changed_segment_and_drops_the_erased(changed: Changed) -> None:
+    # Independently: the customers whose segment, a score or key record differs between the
+    # first run's snapshot and marts.customers after the second run are the ones with two versions.
+    first = changed.segments_first.set_index("customer_id")[SEGMENT_COLUMNS]
+    second = changed.customers_second.set_index("customer_id")[SEGMENT_COLUMNS]
+    assert changed.erased in first.index and changed.erased not in second.index
+    common = first.loc[second.index]
+    differs = ~((common == second) | (common.isna() & second.isna())).all(axis=1)
+    assert set(second.index[differs]) == set(changed.resegmented["customer_id"])
+    # And they are the customers pandas expects to change once the erased person is not scored.
+    everyone = as_of_segments(changed.transactions)
+    columns = ["rfm_segment", "recency_score", "frequency_score", "monetary_score"]
+    purchasers = first.loc[everyone.index, columns].astype({c: "int64" for c in columns[1:]})
+    pd.testing.assert_frame_equal(purchasers, everyone[columns], check_names=False)
+    expected = segment_changes(everyone, as_of_segments(changed.transactions, without=changed.erased))
+    assert set(expected.index) == set(changed.resegmented["customer_id"])
+    pd.testing.assert_frame_equal(
+        second.loc[sorted(expected.index), columns].astype({c: "int64" for c in columns[1:]}),
+        expected.loc[sorted(expected.index), columns].astype({c: "int64" for c in columns[1:]}),
+        check_names=False,
+    )
+    assert expected["rfm_segment_changed"].sum() >= 2
+    versions = changed.warehouse.query(
+        "select customer_id, version_number, rfm_segment, recency_score, valid_from, valid_to, is_current"
+        " from marts.customer_segment_versions order by customer_id, version_number"
+    )
+    for column in ("valid_from", "valid_to"):
+        versions[column] = pd.to_datetime(versions[column]).astype("datetime64[us]")
+    for change in changed.resegmented.itertuples():
+        mine = versions[versions["customer_id"] == change.customer_id].reset_index(drop=True)
+        assert mine["rfm_segment"].tolist() == [
+            first.loc[change.customer_id, "rfm_segment"],
+            second.loc[change.customer_id, "rfm_segment"],
+        ]
+        assert mine["valid_from"].tolist() == [HISTORY_START, change.changed_at]
+        assert mine["valid_to"].iloc[0] == change.changed_at and pd.isna(mine["valid_to"].iloc[1])
+        assert mine["is_current"].tolist() == [False, True]
+    # Everyone else: one version since 1900 with the segment both builds computed (prospects too).
+    others = versions[~versions["customer_id"].isin(changed.resegmented["customer_id"])]
+    assert others["customer_id"].is_unique and (others["valid_from"] == HISTORY_START).all()
+    assert set(others["customer_id"]) == set(second.index[~differs])
+    current = versions[versions["is_current"]].set_index("customer_id")["rfm_segment"]
+    assert current.sort_index().equals(second["rfm_segment"].sort_index())
+    assert (current == "Prospect").any()
+    # The erased person: no version in the snapshot (by customer or contact id) nor the mart.
+    assert changed.erased not in set(changed.segments["contact_id"]) | set(changed.segments["customer_id"])
+    assert len(versions) == len(changed.segments)
+
+
+def test_spend_by_segment_at_the_time(changed: Changed) -> None:
+    assigned = assign_to(changed.transactions, changed.segments, ["rfm_segment"])
+    got = changed.client.query(["total_spend"], group_by=[SEGMENT])
+    assert_frames_match(got, _spend(assigned, {"rfm_segment": SEGMENT}), [SEGMENT])
+    # A re-segmented customer's spend before the change stays with the old segment.
+    first = changed.segments_first.set_index("customer_id")["rfm_segment"]
+    second = changed.customers_second.set_index("customer_id")["rfm_segment"]
+    split = 0
+    for change in changed.resegmented.itertuples():
+        mine = assigned[assigned["customer_id"] == change.customer_id]
+        before = mine["day"] < change.changed_at.ceil("D")
+        assert before.any()
+        assert (mine.loc[before, "rfm_segment"] == first[change.customer_id]).all()
+        assert (mine.loc[~before, "rfm_segment"] == second[change.customer_id]).all()
+        split += int((~before).any() and first[change.customer_id] != second[change.customer_id])
+    assert split >= 1, "no customer has spend under two segments"
+    # By month, with the state at the time too (two SCD joins in one query) and a where.
+    assigned = assigned.merge(
+        assign_versions(changed.transactions, changed.versions)[["transaction_id", "state"]],
+        on="transaction_id",
+    )
+    assigned["metric_time__month"] = truncate(assigned["transaction_at"], "month")
+    keys = {"metric_time__month": "metric_time__month", "rfm_segment": SEGMENT, "state": STATE}
+    got = changed.client.query(["total_spend"], group_by=[SEGMENT, STATE], time_grain="month")
+    assert_frames_match(got, _spend(assigned, keys), list(keys.values()))
+    segment = second[changed.resegmented["customer_id"].iloc[0]]
+    where = changed.client.query(["total_spend"], group_by=[SEGMENT], where={SEGMENT: [segment]})
+    assert_frames_match(
+        where, _spend(assigned[assigned["rfm_segment"] == segment], {"rfm_segment": SEGMENT}), [SEGMENT]
     )
