@@ -171,7 +171,8 @@ def _compiled(manifest: dict[str, Any]) -> dict[str, str]:
 
 def chosen_materializations(target: str, out: Path) -> dict[str, str]:
     """For every enabled model and snapshot, the materialization macro dbt itself would run on
-    `target` (dbt's own lookup: adapter-specific first, then its parent adapters, then default)."""
+    `target` (dbt's own lookup: adapter-specific first, then its parent adapters, then default).
+    Ephemeral models have none: dbt inlines them as CTEs into the nodes that read them."""
     from dbt.cli.main import dbtRunner
 
     args = ["parse", "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT), "--target", target,
@@ -185,7 +186,8 @@ def chosen_materializations(target: str, out: Path) -> dict[str, str]:
         return {uid: manifest.find_materialization_macro_by_name(
                     manifest.metadata.project_name, node.config.materialized, target).unique_id
                 for uid, node in manifest.nodes.items()
-                if node.resource_type in ("model", "snapshot") and node.config.enabled}
+                if node.resource_type in ("model", "snapshot") and node.config.enabled
+                and node.config.materialized != "ephemeral"}
 
 
 def expected_resolution(manifest: dict[str, Any], namespace: str, name: str) -> str | None:
