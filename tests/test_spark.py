@@ -321,6 +321,8 @@ def test_build_ran_every_node(spark_build: SparkBuild) -> None:
         uid for uid, node in {**manifest["nodes"], **manifest.get("unit_tests", {})}.items()
         if node["resource_type"] in buildable and node["package_name"] == "c360"
         and node.get("config", {}).get("enabled", True)
+        # an ephemeral model is no node of its own: dbt inlines it into the nodes that read it
+        and node.get("config", {}).get("materialized") != "ephemeral"
     }
     assert nodes - set(status) == set(), "nodes not run by dbt build on spark"
     bad = {uid: status[uid] for uid in nodes if status[uid] not in EXECUTED_OK}
