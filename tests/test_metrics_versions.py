@@ -72,6 +72,33 @@ def state_of(address: object) -> object:
     return code if code in STATES else None
 
 
+def _shifted_runs(
+    snapshot: str, first_seen: pd.Timestamp, first_run: pd.Timestamp, second_run: pd.Timestamp,
+    changes: pd.DataFrame,
+) -> list[tuple[str, tuple]]:
+    """Statements that move a snapshot's first run to `first_seen` and each changed customer's
+    second-run version to its own `changed_at` (`changes`: customer_id, changed_at). `snapshot`
+    is one of this module's two snapshot names, never input."""
+    statements = [(
+        f"update {snapshot} set dbt_valid_from = %s, dbt_updated_at = %s where dbt_valid_from = %s",
+        (first_seen.to_pydatetime(), first_seen.to_pydatetime(), first_run.to_pydatetime()),
+    )]
+    for change in changes.itertuples():
+        at = change.changed_at.to_pydatetime()
+        statements += [
+            (
+                f"update {snapshot} set dbt_valid_to = %s where customer_id = %s and dbt_valid_to = %s",
+                (at, change.customer_id, second_run.to_pydatetime()),
+            ),
+            (
+                f"update {snapshot} set dbt_valid_from = %s, dbt_updated_at = %s"
+                " where customer_id = %s and dbt_valid_from = %s",
+                (at, at, change.customer_id, second_run.to_pydatetime()),
+            ),
+        ]
+    return statements
+
+
 def _pick(source: Warehouse, tx: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """MOVED single-contact customers with a state and transactions on >= 3 days, each with a
     change time on a middle day of its history, and one more such customer to erase."""
@@ -225,50 +252,13 @@ def changed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         # The first run as if it had happened a week into the data (the time before it is covered
         # by the 1900 assumption), each move at its own time after it.
         assert (moves["changed_at"] > first_seen).all()
-        statements = [
-            (
-                "update snapshots.contacts_snapshot set dbt_valid_from = %s, dbt_updated_at = %s"
-                " where dbt_valid_from = %s",
-                (first_seen.to_pydatetime(), first_seen.to_pydatetime(), first_run.to_pydatetime()),
-            )
-        ]
-        for move in moves.itertuples():
-            at = move.changed_at.to_pydatetime()
-            statements += [
-                (
-                    "update snapshots.contacts_snapshot set dbt_valid_to = %s"
-                    " where customer_id = %s and dbt_valid_to = %s",
-                    (at, move.customer_id, second_run.to_pydatetime()),
-                ),
-                (
-                    "update snapshots.contacts_snapshot set dbt_valid_from = %s, dbt_updated_at = %s"
-                    " where customer_id = %s and dbt_valid_from = %s",
-                    (at, at, move.customer_id, second_run.to_pydatetime()),
-                ),
-            ]
+        statements = _shifted_runs("snapshots.contacts_snapshot", first_seen, first_run, second_run, moves)
         # The segments snapshot: its first run at the same moment, each re-segmentation at its time.
-        statements.append(
-            (
-                "update snapshots.customer_segments_snapshot set dbt_valid_from = %s, dbt_updated_at = %s"
-                " where dbt_valid_from = %s",
-                (first_seen.to_pydatetime(), first_seen.to_pydatetime(), segment_first_run.to_pydatetime()),
-            )
-        )
         segment_second_run = segments_second["dbt_valid_from"].max()
-        for change in resegmented.itertuples():
-            at = change.changed_at.to_pydatetime()
-            statements += [
-                (
-                    "update snapshots.customer_segments_snapshot set dbt_valid_to = %s"
-                    " where customer_id = %s and dbt_valid_to = %s",
-                    (at, change.customer_id, segment_second_run.to_pydatetime()),
-                ),
-                (
-                    "update snapshots.customer_segments_snapshot set dbt_valid_from = %s, dbt_updated_at = %s"
-                    " where customer_id = %s and dbt_valid_from = %s",
-                    (at, at, change.customer_id, segment_second_run.to_pydatetime()),
-                ),
-            ]
+        statements += _shifted_runs(
+            "snapshots.customer_segments_snapshot", first_seen, segment_first_run, segment_second_run,
+            resegmented,
+        )
         execute(copy, statements)
         # With their tests (no overlapping windows).
         copy.dbt(["build", "--select", "customer_versions", "customer_segment_versions"])
