@@ -8,7 +8,6 @@
 -- No build is known before the first snapshot, so each customer's first version is assumed to
 -- have held since the start of time (valid_from = 1900-01-01), as in marts.customer_versions.
 -- Erased people have no version here: the snapshot's post-hook deleted them.
-{%- set start_of_history = "cast('1900-01-01 00:00:00' as timestamp)" %}
 
 with
 
@@ -47,13 +46,7 @@ final as (
         frequency_score,
         monetary_score,
         as_of_date as computed_as_of_date,
-        case
-            when version_number = 1 then {{ start_of_history }}
-            else cast(dbt_valid_from as timestamp)
-        end as valid_from,
-        cast(dbt_valid_to as timestamp) as valid_to,
-        cast(dbt_valid_from as timestamp) as first_seen_at,
-        dbt_valid_to is null as is_current
+        {{ c360.snapshot_version_validity() }}
 
     from numbered
 

@@ -8,7 +8,6 @@
 -- snapshot, so each customer's first version is assumed to have held since the start of time
 -- (valid_from = 1900-01-01): transactions older than the first snapshot get the first profile
 -- we saw. Erased people have no version here: the snapshot's post-hook deleted them.
-{%- set start_of_history = "cast('1900-01-01 00:00:00' as timestamp)" %}
 
 with
 
@@ -41,13 +40,7 @@ final as (
         version_number,
         {{ c360.address_state('address') }} as state,
         gender,
-        case
-            when version_number = 1 then {{ start_of_history }}
-            else cast(dbt_valid_from as timestamp)
-        end as valid_from,
-        cast(dbt_valid_to as timestamp) as valid_to,
-        cast(dbt_valid_from as timestamp) as first_seen_at,
-        dbt_valid_to is null as is_current
+        {{ c360.snapshot_version_validity() }}
 
     from numbered
 
